@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ptr } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import {
+  NATIVE_LIBRARY_PATH,
+  allocateShared,
+  allowedCpuCount,
+  cacheLineSize,
+  cpuCount,
+  currentCpu,
+  isAddressAligned,
+  nativeAvailable,
+  nativeUnavailableReason,
+  pinCurrentThread,
+  spinPause,
+  unpinCurrentThread,
+} from "../src/native/index.ts";
+import type { NativeWorkerReply, NativeWorkerRequest } from "./fixtures/native-worker.ts";
+
+const repoRoot = join(import.meta.dir, "..");
+const isLinux = process.platform === "linux";
+
+function roundTrip(worker: Worker, request: NativeWorkerRequest): Promise<NativeWorkerReply> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<NativeWorkerReply>) => resolve(event.data);
+    worker.onerror = (event) => reject(new Error(event.message));
+    worker.postMessage(request);
+  });
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+beforeAll(() => {
+  if (existsSync(NATIVE_LIBRARY_PATH)) return;
+  const build = Bun.spawnSync(["make", "native"], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`make native failed:\n${build.stderr.toString()}`);
+});
+
+describe("with the native library", () => {
+  afterAll(() => {
+    // Pinning tests may leave the test runner's thread on one CPU.
+    unpinCurrentThread();
+  });
+
+  test.if(isLinux)("loads on Linux", () => {
+    expect(existsSync(NATIVE_LIBRARY_PATH)).toBe(true);
+    expect(nativeUnavailableReason()).toBeNull();
+    expect(nativeAvailable()).toBe(true);
+  });
+
+  test("reports CPU facts", () => {
+    expect(cpuCount()).toBeGreaterThanOrEqual(1);
+    expect(allowedCpuCount()).toBeGreaterThanOrEqual(1);
+    expect(allowedCpuCount()).toBeLessThanOrEqual(cpuCount());
+    const line = cacheLineSize();
+    expect(line).toBeGreaterThanOrEqual(16);
+    expect(line & (line - 1)).toBe(0);
+    const cpu = currentCpu();
+    expect(cpu).toBeGreaterThanOrEqual(0);
+    expect(cpu).toBeLessThan(cpuCount());
+    spinPause(100); // must simply return
+  });
+
+  test.if(isLinux)("pins the main thread to each CPU and unpins again", () => {
+    const before = allowedCpuCount();
+    try {
+      for (const cpu of range(cpuCount())) {
+        expect(pinCurrentThread(cpu)).toBe(true);
+        expect(allowedCpuCount()).toBe(1);
+        expect(currentCpu()).toBe(cpu);
+      }
+    } finally {
+      expect(unpinCurrentThread()).toBe(true);
+    }
+    expect(allowedCpuCount()).toBe(before);
+  });
+
+  test.if(isLinux)("rejects CPUs that do not exist", () => {
+    expect(pinCurrentThread(-1)).toBe(false);
+    expect(pinCurrentThread(1.5)).toBe(false);
+    expect(pinCurrentThread(cpuCount() + 4096)).toBe(false);
+  });
+
+  test.if(isLinux)("pinning inside a Worker pins only that Worker's thread", async () => {
+    const mainAllowedBefore = allowedCpuCount();
+    const worker = new Worker(join(import.meta.dir, "fixtures/native-worker.ts"));
+    try {
+      const cpus = range(cpuCount());
+      const reply = await roundTrip(worker, { kind: "pin", cpus });
+      if (reply.kind !== "pin") throw new Error(`unexpected reply ${reply.kind}`);
+      expect(reply.nativeAvailable).toBe(true);
+      expect(reply.results.map((r) => r.cpu)).toEqual(cpus);
+      for (const result of reply.results) {
+        expect(result.pinned).toBe(true);
+        expect(result.allowed).toBe(1);
+        expect(result.observed).toEqual(Array(result.observed.length).fill(result.cpu));
+      }
+      // The Worker is still pinned to its last CPU; the main thread must not be.
+      expect(allowedCpuCount()).toBe(mainAllowedBefore);
+    } finally {
+      worker.terminate();
+    }
+  });
+
+  test("allocateShared aligns the real address for several alignments", () => {
+    for (const align of [1, 8, 64, 128, 4096]) {
+      for (const byteLength of [0, 1, 100, 4096]) {
+        const { buffer, byteOffset, addressAligned } = allocateShared(byteLength, align);
+        expect(buffer).toBeInstanceOf(SharedArrayBuffer);
+        expect(addressAligned).toBe(true);
+        expect(byteOffset).toBeGreaterThanOrEqual(0);
+        expect(byteOffset).toBeLessThan(align);
+        expect(buffer.byteLength).toBeGreaterThanOrEqual(byteOffset + byteLength);
+        expect(ptr(new Uint8Array(buffer)) + byteOffset).toBe(ptr(new Uint8Array(buffer, byteOffset)));
+        expect((ptr(new Uint8Array(buffer)) + byteOffset) % align).toBe(0);
+      }
+    }
+  });
+
+  test("allocateShared defaults to 64-byte alignment and rejects bad arguments", () => {
+    const { buffer, byteOffset } = allocateShared(256);
+    expect((ptr(new Uint8Array(buffer)) + byteOffset) % 64).toBe(0);
+    expect(() => allocateShared(16, 48)).toThrow(RangeError);
+    expect(() => allocateShared(16, 0)).toThrow(RangeError);
+    expect(() => allocateShared(-1)).toThrow(RangeError);
+    expect(() => allocateShared(1.5)).toThrow(RangeError);
+  });
+
+  test("isAddressAligned agrees with ptr()", () => {
+    const { buffer, byteOffset } = allocateShared(512, 256);
+    expect(isAddressAligned(new Uint8Array(buffer, byteOffset, 8), 256)).toBe(true);
+    // One byte further can be on no boundary larger than 1.
+    expect(isAddressAligned(new Uint8Array(buffer, byteOffset + 1, 8), 2)).toBe(false);
+    expect(isAddressAligned(new Uint8Array(buffer, byteOffset + 64, 8), 64)).toBe(true);
+    expect(isAddressAligned(new Uint8Array(buffer, byteOffset + 64, 8), 128)).toBe(false);
+    expect(isAddressAligned(new Uint8Array(buffer, 0, 0), 64)).toBeNull();
+  });
+
+  test("shared allocation works with Atomics and is shared with (and aligned in) a Worker", async () => {
+    const align = 128;
+    const { buffer, byteOffset } = allocateShared(64, align);
+    const counter = new Int32Array(buffer, byteOffset, 1);
+    Atomics.store(counter, 0, 41);
+    expect(Atomics.wait(counter, 0, 0, 0)).toBe("not-equal");
+    expect(Atomics.wait(counter, 0, 41, 0)).toBe("timed-out");
+
+    const worker = new Worker(join(import.meta.dir, "fixtures/native-worker.ts"));
+    try {
+      const reply = await roundTrip(worker, { kind: "touch", buffer, byteOffset, align });
+      if (reply.kind !== "touch") throw new Error(`unexpected reply ${reply.kind}`);
+      expect(reply.previous).toBe(41);
+      expect(reply.aligned).toBe(true);
+      expect(reply.ownAllocationAligned).toBe(true);
+      expect(Atomics.load(counter, 0)).toBe(42);
+    } finally {
+      worker.terminate();
+    }
+  });
+});
+
+describe("without the native library (PEVM_NO_NATIVE=1)", () => {
+  const probe = `
+    import * as native from ${JSON.stringify(join(repoRoot, "src/native/index.ts"))};
+    const allocation = native.allocateShared(100, 256);
+    const counter = new Int32Array(allocation.buffer, allocation.byteOffset, 1);
+    const previous = Atomics.add(counter, 0, 7);
+    console.log(JSON.stringify({
+      nativeAvailable: native.nativeAvailable(),
+      reason: native.nativeUnavailableReason(),
+      pinned: native.pinCurrentThread(0),
+      unpinned: native.unpinCurrentThread(),
+      currentCpu: native.currentCpu(),
+      cpuCount: native.cpuCount(),
+      allowedCpuCount: native.allowedCpuCount(),
+      cacheLineSize: native.cacheLineSize(),
+      isShared: allocation.buffer instanceof SharedArrayBuffer,
+      byteLength: allocation.buffer.byteLength,
+      byteOffset: allocation.byteOffset,
+      addressAligned: allocation.addressAligned,
+      checkedAligned: native.isAddressAligned(new Uint8Array(allocation.buffer, allocation.byteOffset, 1), 256),
+      atomics: [previous, Atomics.load(counter, 0)],
+    }));
+  `;
+
+  test("falls back to pure-JS answers", () => {
+    const child = Bun.spawnSync([process.execPath, "--eval", probe], {
+      cwd: repoRoot,
+      env: { ...process.env, PEVM_NO_NATIVE: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(child.stderr.toString()).toBe("");
+    expect(child.exitCode).toBe(0);
+    const result = JSON.parse(child.stdout.toString());
+    expect(result.nativeAvailable).toBe(false);
+    expect(result.reason).toContain("PEVM_NO_NATIVE");
+    expect(result.pinned).toBe(false);
+    expect(result.unpinned).toBe(false);
+    expect(result.currentCpu).toBe(-1);
+    expect(result.cpuCount).toBeGreaterThanOrEqual(1);
+    expect(result.allowedCpuCount).toBe(result.cpuCount);
+    expect(result.cacheLineSize).toBe(64);
+    expect(result.isShared).toBe(true);
+    expect(result.byteLength).toBeGreaterThanOrEqual(result.byteOffset + 100);
+    // bun:ffi ptr() still works without the library, so alignment is still real.
+    expect(result.addressAligned).toBe(true);
+    expect(result.checkedAligned).toBe(true);
+    expect(result.atomics).toEqual([0, 7]);
+  });
+});
