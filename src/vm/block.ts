@@ -1,0 +1,137 @@
+import { bytesToHex } from "@ethereumjs/util";
+import { DAO_DRAINED_ACCOUNTS, DAO_REFUND_CONTRACT } from "../chain/dao.ts";
+import { InvalidTransactionError } from "../chain/errors.ts";
+import { DAO_FORK_BLOCK, Fork, mainnetFork } from "../chain/forks.ts";
+import { logsBloom, orBloom, type Receipt } from "../chain/receipts.ts";
+import { BEACON_ROOTS_ADDRESS, blobGasPrice, maxBlobGasPerBlock, minerReward } from "../chain/rules.ts";
+import type { AddressHex, Block, Hex } from "../chain/types.ts";
+import { EMPTY_CODE_HASH, type StateChanges, type Storage } from "../state/types.ts";
+import { BlockState } from "./block-state.ts";
+import { forkVm } from "./evm.ts";
+import { blockEnv, executeTransaction, type BlockEnv, type TxOutcome } from "./transaction.ts";
+
+export interface ExecuteOptions {
+  /** Run with these rules instead of the mainnet schedule for the block's number and time. */
+  fork?: Fork;
+}
+
+export interface BlockResult {
+  number: bigint;
+  fork: Fork;
+  receipts: Receipt[];
+  gasUsed: bigint;
+  blobGasUsed: bigint;
+  logsBloom: Hex;
+  /** Every account the block changed, with final values. */
+  changes: StateChanges;
+  /** Uncle miners could not be rewarded: the block carried uncle hashes, not headers. */
+  unrewardedUncles: number;
+}
+
+export function blockFork(block: Block, options: ExecuteOptions = {}): Fork {
+  return options.fork ?? mainnetFork(block.header.number, block.header.timestamp);
+}
+
+export function environmentFor(block: Block, fork: Fork): BlockEnv {
+  const h = block.header;
+  const price = fork >= Fork.Cancun ? blobGasPrice(h.excessBlobGas ?? 0n, fork) : 0n;
+  return blockEnv(h, fork, price);
+}
+
+/** Block-level changes before the first transaction: the DAO fork and EIP-4788's beacon root. */
+export function applyBlockPrologue(block: Block, fork: Fork, state: BlockState, storage: Storage): void {
+  if (block.header.number === DAO_FORK_BLOCK && fork >= Fork.Dao && fork < Fork.TangerineWhistle) {
+    let total = 0n;
+    for (const address of DAO_DRAINED_ACCOUNTS) {
+      const acc = state.account(address as AddressHex);
+      if (acc === undefined || acc.balance === 0n) continue;
+      total += acc.balance;
+      state.credit(address as AddressHex, -acc.balance, true);
+    }
+    state.credit(DAO_REFUND_CONTRACT as AddressHex, total, true);
+  }
+  const root = block.header.parentBeaconBlockRoot;
+  if (fork >= Fork.Cancun && root !== undefined) {
+    // The system call stores (timestamp, root) in two ring buffers; when the contract is not
+    // deployed (or not in a partial pre-state) the call fails silently, as EIP-4788 says.
+    const contract = storage.account(BEACON_ROOTS_ADDRESS);
+    if (contract !== undefined && contract.codeHash !== EMPTY_CODE_HASH) {
+      const ring = 8191n;
+      const timestampSlot = block.header.timestamp % ring;
+      state.setStorage(BEACON_ROOTS_ADDRESS, timestampSlot, block.header.timestamp);
+      state.setStorage(BEACON_ROOTS_ADDRESS, timestampSlot + ring, BigInt(bytesToHex(root)));
+    }
+  }
+}
+
+/** Block-level changes after the last transaction: mining rewards and withdrawals. */
+export function applyBlockEpilogue(block: Block & { uncleCount?: number }, fork: Fork, state: BlockState): number {
+  const reward = minerReward(fork);
+  const uncleCount = block.uncleCount ?? block.uncles.length;
+  let unrewarded = 0;
+  if (reward > 0n) {
+    state.credit(block.header.coinbase, reward + (reward / 32n) * BigInt(uncleCount), true);
+    for (const uncle of block.uncles) {
+      state.credit(uncle.coinbase, ((uncle.number + 8n - block.header.number) * reward) / 8n, true);
+    }
+    unrewarded = uncleCount - block.uncles.length;
+  }
+  for (const w of block.withdrawals ?? []) state.credit(w.address, w.amount * 1_000_000_000n, w.amount > 0n);
+  return unrewarded;
+}
+
+/** Receipt of one transaction, given the gas used by all before it. */
+export function receiptOf(type: number, outcome: TxOutcome, cumulativeGasUsed: bigint): Receipt {
+  return {
+    type,
+    status: outcome.status,
+    gasUsed: outcome.gasUsed,
+    cumulativeGasUsed,
+    logs: outcome.logs,
+    logsBloom: logsBloom(outcome.logs),
+    contractAddress: outcome.contractAddress,
+  };
+}
+
+export function checkBlobGas(block: Block, fork: Fork, blobGasUsed: bigint, txIndex: number): void {
+  if (blobGasUsed > maxBlobGasPerBlock(fork)) {
+    throw new InvalidTransactionError(txIndex, "BLOB_GAS_EXCEEDS_BLOCK", `block blob gas ${blobGasUsed} exceeds the maximum`);
+  }
+  void block;
+}
+
+/** Executes a block on the calling thread, one transaction after another. */
+export async function executeBlockSequential(block: Block, storage: Storage, options: ExecuteOptions = {}): Promise<BlockResult> {
+  const fork = blockFork(block, options);
+  const env = environmentFor(block, fork);
+  const vm = await forkVm(fork);
+  const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
+  applyBlockPrologue(block, fork, state, storage);
+
+  const receipts: Receipt[] = [];
+  const bloom = new Uint8Array(256);
+  let gasUsed = 0n;
+  let blobGasUsed = 0n;
+  for (const tx of block.transactions) {
+    const outcome = await executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
+    state.apply(outcome.writes);
+    state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
+    gasUsed += outcome.gasUsed;
+    blobGasUsed += outcome.blobGasUsed;
+    checkBlobGas(block, fork, blobGasUsed, tx.index);
+    const receipt = receiptOf(tx.type, outcome, gasUsed);
+    orBloom(bloom, receipt.logsBloom);
+    receipts.push(receipt);
+  }
+  const unrewardedUncles = applyBlockEpilogue(block, fork, state);
+  return {
+    number: block.header.number,
+    fork,
+    receipts,
+    gasUsed,
+    blobGasUsed,
+    logsBloom: bytesToHex(bloom) as Hex,
+    changes: state.result(),
+    unrewardedUncles,
+  };
+}
