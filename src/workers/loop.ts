@@ -1,0 +1,87 @@
+// The Block-STM worker loop (the paper's run()): claim tasks from the shared scheduler and run
+// them with a transaction executor until the block is done or halted. Generic over the executor,
+// so the EVM executor and synthetic test workloads share it.
+import { HALT_WORKER_ERROR, type Scheduler } from "../scheduler/scheduler.ts";
+import { emptyStats, type SchedulerStats } from "../scheduler/stats.ts";
+import { Task, TaskKind } from "../scheduler/task.ts";
+
+/** Result of one execution. Executors may return the same (mutated) object every time. */
+export type ExecOutcome = { kind: "blocked"; blockingTx: number } | { kind: "done"; wroteNewLocation: boolean };
+
+export interface TxTaskExecutor {
+  /**
+   * Run incarnation `incarnation` of tx `tx`. 'blocked' when it read an ESTIMATE of `blockingTx`
+   * (nothing recorded); otherwise 'done' after recording its reads and writes, with
+   * wroteNewLocation = it wrote a location the previous incarnation did not.
+   */
+  execute(tx: number, incarnation: number): ExecOutcome;
+  /** Re-check tx's recorded reads against the current multi-version memory. */
+  validate(tx: number, incarnation: number): boolean;
+  /** After winning tryValidationAbort: turn the aborted incarnation's writes into ESTIMATEs. */
+  convertWritesToEstimates(tx: number): void;
+}
+
+export interface WorkerLoopOptions {
+  /** Halt code set when the executor throws (default HALT_WORKER_ERROR). */
+  haltCodeOnError?: number;
+  /** Add this worker's counters to the scheduler's shared totals at the end (default true). */
+  publishStats?: boolean;
+}
+
+/**
+ * Run until Done. If the executor throws, the scheduler is halted (so the other workers stop
+ * promptly) and the error is rethrown. Returns this worker's counters.
+ */
+export function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecutor, options: WorkerLoopOptions = {}): SchedulerStats {
+  const stats = emptyStats();
+  const task = new Task();
+  scheduler.generation(); // acquire: makes the main thread's reset visible before the first claim
+  try {
+    for (;;) {
+      scheduler.nextTask(task);
+      if (task.kind === TaskKind.Done) break;
+      if (task.kind === TaskKind.RetryLater) {
+        scheduler.waitForWork();
+        continue;
+      }
+      // A finished task may hand back the next one directly (validation after execution,
+      // re-execution after an abort), skipping the shared indices.
+      let hasTask = true;
+      while (hasTask) {
+        hasTask = task.kind === TaskKind.Execute ? runExecution(scheduler, executor, task, stats) : runValidation(scheduler, executor, task, stats);
+      }
+    }
+  } catch (error) {
+    scheduler.halt(options.haltCodeOnError ?? HALT_WORKER_ERROR);
+    throw error;
+  } finally {
+    if (options.publishStats ?? true) scheduler.addStats(stats);
+  }
+  return stats;
+}
+
+function runExecution(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): boolean {
+  const { tx, incarnation } = task;
+  for (;;) {
+    stats.executions++;
+    if (incarnation > 0) stats.reExecutions++;
+    const outcome = executor.execute(tx, incarnation);
+    if (outcome.kind === "done") return scheduler.finishExecution(tx, incarnation, outcome.wroteNewLocation, task);
+    if (scheduler.addDependency(tx, outcome.blockingTx)) {
+      stats.dependencyWaits++;
+      return false;
+    }
+    // The blocking tx finished in the meantime: its value is readable now, execute again.
+  }
+}
+
+function runValidation(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): boolean {
+  const { tx, incarnation } = task;
+  stats.validations++;
+  const aborted = !executor.validate(tx, incarnation) && scheduler.tryValidationAbort(tx, incarnation);
+  if (aborted) {
+    stats.validationAborts++;
+    executor.convertWritesToEstimates(tx);
+  }
+  return scheduler.finishValidation(tx, aborted, task);
+}
