@@ -13,6 +13,7 @@
 //                 +2 txCount      transactions in the current block (set by reset)
 //                 +3 maxTxs       capacity (set at create)
 //                 +4 generation   incremented by every reset; publishes the reset to workers
+//                 +5 stopped      1 once done or halted: the one word nextTask checks per call
 //    80      5  futex             wake-up sequence; sleepers Atomics.wait on it
 //    96      6  sleepers          threads parked (or about to park) on futex
 //   112      7  stats (summed once per worker at the end of a block):
@@ -38,6 +39,7 @@ export const HALT_CODE = CONTROL + 1;
 export const TX_COUNT = CONTROL + 2;
 export const MAX_TXS = CONTROL + 3;
 export const GENERATION = CONTROL + 4;
+export const STOPPED = CONTROL + 5;
 export const FUTEX = 5 * LINE_WORDS;
 export const SLEEPERS = 6 * LINE_WORDS;
 export const STATS = 7 * LINE_WORDS;

@@ -94,7 +94,7 @@ export class Scheduler {
       throw new RangeError(`txCount ${txCount} outside [0, ${this.desc.maxTxs}]`);
     }
     const w = this.words;
-    for (const word of [L.EXECUTION_IDX, L.VALIDATION_IDX, L.DECREASE_CNT, L.ACTIVE_TASKS, L.DONE_MARKER, L.HALT_CODE]) {
+    for (const word of [L.EXECUTION_IDX, L.VALIDATION_IDX, L.DECREASE_CNT, L.ACTIVE_TASKS, L.DONE_MARKER, L.HALT_CODE, L.STOPPED]) {
       Atomics.store(w, word, 0);
     }
     for (let s = L.STATS; s < L.STATS + L.LINE_WORDS; s++) Atomics.store(w, s, 0);
@@ -125,7 +125,7 @@ export class Scheduler {
     const w = this.words;
     const txCount = Atomics.load(w, L.TX_COUNT);
     for (;;) {
-      if (Atomics.load(w, L.DONE_MARKER) !== 0 || Atomics.load(w, L.HALT_CODE) !== 0) {
+      if (Atomics.load(w, L.STOPPED) !== 0) {
         out.set(TaskKind.Done, -1, -1);
         return;
       }
@@ -140,7 +140,7 @@ export class Scheduler {
       }
     }
     this.checkDone(txCount);
-    out.set(Atomics.load(w, L.DONE_MARKER) !== 0 ? TaskKind.Done : TaskKind.RetryLater, -1, -1);
+    out.set(Atomics.load(w, L.STOPPED) !== 0 ? TaskKind.Done : TaskKind.RetryLater, -1, -1);
   }
 
   /** next_version_to_execute, after the caller saw executionIdx < txCount. */
@@ -187,7 +187,7 @@ export class Scheduler {
       Atomics.load(w, L.ACTIVE_TASKS) === 0 &&
       observedDecreases === Atomics.load(w, L.DECREASE_CNT)
     ) {
-      if (Atomics.compareExchange(w, L.DONE_MARKER, 0, 1) === 0) this.wakeSleepers();
+      if (Atomics.compareExchange(w, L.DONE_MARKER, 0, 1) === 0) this.stop();
     }
   }
 
@@ -308,6 +308,11 @@ export class Scheduler {
   halt(code: number = HALT_WORKER_ERROR): void {
     if (code === HALT_NONE) throw new RangeError("halt code must be non-zero");
     Atomics.compareExchange(this.words, L.HALT_CODE, HALT_NONE, code);
+    this.stop();
+  }
+
+  private stop(): void {
+    Atomics.store(this.words, L.STOPPED, 1);
     this.wakeSleepers();
   }
 
@@ -339,8 +344,7 @@ export class Scheduler {
     return (
       Atomics.load(w, L.EXECUTION_IDX) < txCount ||
       Atomics.load(w, L.VALIDATION_IDX) < txCount ||
-      Atomics.load(w, L.DONE_MARKER) !== 0 ||
-      Atomics.load(w, L.HALT_CODE) !== 0
+      Atomics.load(w, L.STOPPED) !== 0
     );
   }
 
