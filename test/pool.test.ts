@@ -49,6 +49,11 @@ describe("WorkerPool", () => {
     expect(pool.size).toBe(WORKERS);
     await expectHealthy(pool);
     await expectHealthy(pool);
+    const scheduler = Scheduler.create(1);
+    const job: PoolJob = { mode: "ok", failingWorker: -1, scheduler: scheduler.descriptor() };
+    const first = pool.run(job);
+    await expect(pool.run(job)).rejects.toThrow("already in progress");
+    expect(await first).toHaveLength(WORKERS);
   });
 
   const failures: [PoolJobMode, RegExp][] = [

@@ -68,6 +68,8 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
   private active: ActiveRun<Result> | null = null;
   private nextRunId = 1;
   private closed = false;
+  /** From run() entry until it settles (active is only set once every worker is ready). */
+  private busy = false;
 
   private constructor(
     private readonly scriptUrl: string,
@@ -124,11 +126,14 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
    */
   async run(job: Job | ((workerIndex: number) => Job), options: RunOptions = {}): Promise<Result[]> {
     if (this.closed) throw new Error("worker pool is closed");
-    if (this.active !== null) throw new Error("worker pool: a run is already in progress");
-    for (const slot of this.slots) if (slot.startFailed) this.spawn(slot);
-    await Promise.all(this.slots.map((slot) => slot.ready));
-    if (this.closed) throw new Error("worker pool is closed");
-
+    if (this.busy) throw new Error("worker pool: a run is already in progress");
+    this.busy = true;
+    try {
+      await this.allReady();
+    } catch (error) {
+      this.busy = false;
+      throw error;
+    }
     return new Promise<Result[]>((resolve, reject) => {
       const run: ActiveRun<Result> = {
         runId: this.nextRunId++,
@@ -169,6 +174,16 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
   }
 
   // ---------------------------------------------------------------- worker lifecycle
+
+  private async allReady(): Promise<void> {
+    for (const slot of this.slots) if (slot.startFailed && !this.closed) this.spawn(slot);
+    // A worker may die (and be respawned) while we wait for another: wait until all are ready at once.
+    while (this.slots.some((slot) => slot.readyWaiter !== null || slot.worker === null)) {
+      if (this.closed) throw new Error("worker pool is closed");
+      await Promise.all(this.slots.map((slot) => slot.ready));
+    }
+    if (this.closed) throw new Error("worker pool is closed");
+  }
 
   private spawn(slot: Slot): void {
     const worker = new Worker(this.scriptUrl);
@@ -294,6 +309,7 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
   private settle(run: ActiveRun<Result>, failure: Error | null): void {
     if (this.active !== run) return;
     this.active = null;
+    this.busy = false;
     for (const timer of run.timers) clearTimeout(timer);
     if (failure === null) run.resolve(run.results);
     else run.reject(failure);
