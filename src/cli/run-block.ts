@@ -1,0 +1,125 @@
+import { Fork } from "../chain/forks.ts";
+import type { Hex } from "../chain/types.ts";
+import { executeBlock, loadBlockDir, receiptsRoot, type BlockResult, type LoadedBlock, type PevmOptions } from "../index.ts";
+
+/** How one block was run and whether it matched its header. */
+export interface BlockReport {
+  dir: string;
+  number: bigint;
+  fork: Fork;
+  txs: number;
+  gasUsed: bigint;
+  logsBloom: Hex;
+  /** null before Byzantium: those receipts commit to intermediate state roots we cannot compute. */
+  receiptsRoot: Hex | null;
+  receiptsRootCheckable: boolean;
+  /** Only with --state-root. */
+  stateRoot: Hex | undefined;
+  expected: { gasUsed: bigint | undefined; receiptsRoot: Hex | undefined; logsBloom: Hex | undefined; stateRoot: Hex | undefined };
+  /** true / false when compared, null when the header or the pre-state cannot tell. */
+  checks: { gasUsed: boolean | null; logsBloom: boolean | null; receiptsRoot: boolean | null; stateRoot: boolean | null };
+  ok: boolean;
+  loadMs: number;
+  /** executeBlock only. */
+  ms: number;
+  rootMs: number;
+  mode: string;
+  workers: number | null;
+  /** Parallel-engine counters, when the result carries them. */
+  engine: EngineStats;
+}
+
+export interface EngineStats {
+  executions?: number;
+  reExecutions?: number;
+  validations?: number;
+  fallback?: boolean | string;
+}
+
+export interface RunOptions extends PevmOptions {
+  bytecodes?: string;
+  blockHashes?: string;
+  /** Computes the post-state root; given by the caller so that this module needs no trie code. */
+  stateRoot?: (loaded: LoadedBlock, result: BlockResult) => Promise<Hex>;
+}
+
+export interface BlockRun {
+  report: BlockReport;
+  loaded: LoadedBlock;
+  result: BlockResult;
+}
+
+/** Loads, executes and checks one block directory. Throws InputError / InvalidTransactionError. */
+export async function runBlockDir(dir: string, options: RunOptions): Promise<BlockRun> {
+  let t = performance.now();
+  const loaded = loadBlockDir(dir, { bytecodes: options.bytecodes, blockHashes: options.blockHashes });
+  const loadMs = performance.now() - t;
+
+  const { sequential, workers, fork } = options;
+  t = performance.now();
+  const result = await executeBlock(loaded.block, loaded.storage, { sequential, workers, fork });
+  const ms = performance.now() - t;
+
+  t = performance.now();
+  const receiptsRootCheckable = result.fork >= Fork.Byzantium;
+  const computedReceiptsRoot = receiptsRootCheckable ? await receiptsRoot(result.receipts) : null;
+  const computedStateRoot = options.stateRoot ? await options.stateRoot(loaded, result) : undefined;
+  const rootMs = performance.now() - t;
+
+  const expected = loaded.block.header.expected;
+  const checks = {
+    gasUsed: compare(result.gasUsed, expected.gasUsed),
+    logsBloom: compare(result.logsBloom.toLowerCase(), expected.logsBloom?.toLowerCase()),
+    receiptsRoot: computedReceiptsRoot === null ? null : compare(computedReceiptsRoot, expected.receiptsRoot),
+    stateRoot: computedStateRoot === undefined ? null : compare(computedStateRoot, expected.stateRoot),
+  };
+  const stats = engineStatsOf(result);
+  const report: BlockReport = {
+    dir,
+    number: result.number,
+    fork: result.fork,
+    txs: loaded.block.transactions.length,
+    gasUsed: result.gasUsed,
+    logsBloom: result.logsBloom,
+    receiptsRoot: computedReceiptsRoot,
+    receiptsRootCheckable,
+    stateRoot: computedStateRoot,
+    expected,
+    checks,
+    ok: Object.values(checks).every((c) => c !== false),
+    loadMs,
+    ms,
+    rootMs,
+    mode: stats.mode ?? requestedMode(options),
+    workers: stats.workers ?? (sequential ? 1 : (workers ?? null)),
+    engine: stats.engine,
+  };
+  return { report, loaded, result };
+}
+
+function compare<T>(actual: T, expected: T | undefined): boolean | null {
+  return expected === undefined ? null : actual === expected;
+}
+
+function requestedMode(options: PevmOptions): string {
+  if (options.sequential) return "sequential";
+  return options.workers ? "parallel" : "auto";
+}
+
+/**
+ * The parallel engine reports what it actually did in `result.stats` (mode, workers,
+ * counters); read it loosely so that this CLI works before and after the engine lands.
+ */
+function engineStatsOf(result: BlockResult): { mode?: string; workers?: number; engine: EngineStats } {
+  const raw = (result as { stats?: unknown }).stats;
+  if (typeof raw !== "object" || raw === null) return { engine: {} };
+  const s = raw as Record<string, unknown>;
+  const num = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined);
+  const engine: EngineStats = {};
+  for (const key of ["executions", "reExecutions", "validations"] as const) {
+    const v = num(s[key]);
+    if (v !== undefined) engine[key] = v;
+  }
+  if (typeof s.fallback === "boolean" || typeof s.fallback === "string") engine.fallback = s.fallback;
+  return { mode: typeof s.mode === "string" ? s.mode : undefined, workers: num(s.workers), engine };
+}
