@@ -155,6 +155,7 @@ export async function runCorpusBlock(number: number, options: LoadOptions & { ru
   const samples: { loaded: LoadedPeerBlock; run: PeerRunResult }[] = [];
   for (let i = 0; i < Math.max(1, options.runs ?? 1); i++) {
     const loaded = await loadPeerBlock(blockDirOf(number), options);
+    Bun.gc(true); // collect the loading garbage now, not inside the timed run
     samples.push({ loaded, run: await runPeerBlock(loaded) });
   }
   samples.sort((a, b) => a.run.ms - b.run.ms);
