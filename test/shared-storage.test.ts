@@ -167,6 +167,20 @@ describe("SharedStorage edge cases", () => {
     expect(s.storage(addressOf(0xffff_ffff), BigInt(count + 1))).toBe(0n);
   });
 
+  test("bigint <-> words conversion at every width", () => {
+    const words = new Uint32Array(9);
+    for (const count of [2, 3, 5, 8]) {
+      for (let bits = 0; bits <= 32 * count; bits += 7) {
+        const value = bits === 0 ? 0n : (1n << BigInt(bits)) - 1n - (BigInt(bits) << BigInt(bits >> 1));
+        const expected = value < 0n ? 0n : value;
+        bigintToWords(expected, words, 1, count);
+        expect(wordsToBigInt(words, 1, count)).toBe(expected);
+        expect(wordsToBigInt(words, 1, count)).toBe(BigInt(`0x${[...words.subarray(1, 1 + count)].map((w) => w.toString(16).padStart(8, "0")).join("")}`));
+      }
+      expect(() => bigintToWords(1n << BigInt(32 * count), words, 0, count)).toThrow(RangeError);
+    }
+  });
+
   test("bytes <-> words conversion", () => {
     const bytes = Uint8Array.from({ length: 34 }, (_, i) => (i * 37 + 200) & 255);
     const words = new Uint32Array(8);

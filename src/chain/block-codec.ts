@@ -46,7 +46,9 @@ const FLAG_HASH = 1;
 const FLAG_TO = 2;
 const FLAG_CHAIN_ID = 4;
 const MAX_EXACT = 0x1fffffffffffffn;
-const CHUNK_SCALE = 1n << 48n; // 6-byte chunks
+/** Per-thread scratch for bigint <-> big-endian bytes in 64-bit chunks (fewer bigint operations). */
+const wideBytes = new Uint8Array(HASH_BYTES);
+const wideView = new DataView(wideBytes.buffer);
 
 class Writer {
   bytes = new Uint8Array(1 << 16);
@@ -91,13 +93,19 @@ class Writer {
       this.length += 1 + byteLength;
       return;
     }
-    let hex = value.toString(16);
-    if (hex.length % 2 === 1) hex = `0${hex}`;
-    const byteLength = hex.length / 2;
-    if (byteLength > HASH_BYTES) throw new RangeError(`block codec: quantity over 256 bits: ${value}`);
-    this.bytes[this.length] = byteLength;
-    hexToBytesInto(`0x${hex}`, this.bytes, this.length + 1, byteLength);
-    this.length += 1 + byteLength;
+    // Big-endian 64-bit chunks into a 32-byte scratch, then the minimal tail of it.
+    let rest = value;
+    let start = HASH_BYTES;
+    while (rest > 0n) {
+      if (start === 0) throw new RangeError(`block codec: quantity over 256 bits: ${value}`);
+      start -= 8;
+      wideView.setBigUint64(start, BigInt.asUintN(64, rest));
+      rest >>= 64n;
+    }
+    while (wideBytes[start] === 0) start++;
+    this.bytes[this.length] = HASH_BYTES - start;
+    this.bytes.set(wideBytes.subarray(start), this.length + 1);
+    this.length += 1 + HASH_BYTES - start;
   }
 
   /** Exactly byteLength bytes, no length prefix. */
@@ -247,7 +255,10 @@ function quantityToHash(value: bigint): Hex {
 /** Decodes fields from a position; one per view, not shared between threads. */
 class Reader {
   at = 0;
-  constructor(private readonly bytes: Uint8Array) {}
+  private readonly view: DataView;
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   u8(): number {
     return this.bytes[this.at++];
@@ -271,18 +282,20 @@ class Reader {
     const byteLength = b[this.at++];
     if (byteLength === ABSENT_QUANTITY) return undefined;
     const end = this.at + byteLength;
-    // 6-byte chunks stay exact in a double: one bigint operation per chunk.
-    let chunkEnd = this.at + (byteLength % 6 || 6);
-    let chunk = 0;
-    for (; this.at < chunkEnd && this.at < end; this.at++) chunk = chunk * 256 + b[this.at];
-    if (this.at === end) return BigInt(chunk);
-    let value = BigInt(chunk);
-    while (this.at < end) {
-      chunkEnd = this.at + 6;
-      chunk = 0;
-      for (; this.at < chunkEnd; this.at++) chunk = chunk * 256 + b[this.at];
-      value = value * CHUNK_SCALE + BigInt(chunk);
+    // Up to 6 bytes are exact in a double; wider values go 8 bytes per bigint operation.
+    const head = byteLength - 8 * Math.max(0, Math.ceil(byteLength / 8) - 1);
+    let value: bigint;
+    if (head <= 6) {
+      let n = 0;
+      for (const headEnd = this.at + head; this.at < headEnd; this.at++) n = n * 256 + b[this.at];
+      value = BigInt(n);
+    } else {
+      wideView.setBigUint64(0, 0n);
+      wideBytes.set(b.subarray(this.at, this.at + head), 8 - head);
+      value = wideView.getBigUint64(0);
+      this.at += head;
     }
+    for (; this.at < end; this.at += 8) value = (value << 64n) | this.view.getBigUint64(this.at);
     return value;
   }
 
