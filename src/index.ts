@@ -4,9 +4,10 @@
  */
 import type { Block } from "./chain/types.ts";
 import type { Storage } from "./state/types.ts";
+import { engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
 
-export interface PevmOptions extends ExecuteOptions {
+export interface PevmOptions extends ParallelOptions {
   /**
    * Number of parallel workers. 0 or undefined with `sequential` unset: chosen automatically.
    * A positive number forces the parallel engine with exactly that many workers.
@@ -17,10 +18,13 @@ export interface PevmOptions extends ExecuteOptions {
 }
 
 /** Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block. */
-export async function executeBlock(block: Block, storage: Storage, options: PevmOptions = {}): Promise<BlockResult> {
-  // The parallel engine plugs in here; until then every mode runs sequentially.
-  return executeBlockSequential(block, storage, options);
+export async function executeBlock(block: Block, storage: Storage, options: PevmOptions = {}): Promise<BlockResult & { stats?: ParallelStats }> {
+  if (options.sequential || !options.workers) return executeBlockSequential(block, storage, options);
+  const engine = await engineFor(options.workers);
+  return engine.execute(block, storage, options);
 }
+
+export { closeEngines, ParallelEngine, type ParallelStats } from "./parallel/engine.ts";
 
 export { Fork, forkName, mainnetFork, parseForkName } from "./chain/forks.ts";
 export { InputError, InvalidTransactionError } from "./chain/errors.ts";

@@ -185,13 +185,13 @@ describe("scheduler, single thread", () => {
     expect(() => scheduler.reset(5)).toThrow(RangeError);
   });
 
-  test("the worker loop on one thread matches sequential execution, and a throwing executor halts", () => {
+  test("the worker loop on one thread matches sequential execution, and a throwing executor halts", async () => {
     const params: WorkloadParams = { seed: 3, txCount: 60, cellCount: 6 };
     const programs = makePrograms(params);
     const scheduler = Scheduler.create(params.txCount);
     const store = CellStore.create(params.txCount, params.cellCount);
     scheduler.reset(params.txCount);
-    const stats = runWorkerLoop(scheduler, new CellExecutor(store, programs, 1, { spinChance: 0, sleepChance: 0 }));
+    const stats = await runWorkerLoop(scheduler, new CellExecutor(store, programs, 1, { spinChance: 0, sleepChance: 0 }));
     expect(store.finalCells()).toEqual(runSequentially(params, programs));
     expect(stats.executions).toBe(params.txCount);
     expect(scheduler.stats()).toEqual(stats);
@@ -205,7 +205,7 @@ describe("scheduler, single thread", () => {
       validate: () => true,
       convertWritesToEstimates: () => {},
     };
-    expect(() => runWorkerLoop(scheduler, failing)).toThrow("executor bug");
+    await expect(runWorkerLoop(scheduler, failing)).rejects.toThrow("executor bug");
     expect(scheduler.haltCode()).toBe(HALT_WORKER_ERROR);
   });
 });

@@ -31,6 +31,10 @@ export class MemoryStorage implements Storage {
     return this.blockHashes.get(number);
   }
 
+  hasStorage(address: AddressHex): boolean {
+    return (this.accounts.get(address)?.storage.size ?? 0) > 0;
+  }
+
   setAccount(address: AddressHex, info: AccountInfo, storage = new Map<bigint, bigint>()): MemoryAccount {
     const account: MemoryAccount = { ...info, storage };
     this.accounts.set(address, account);

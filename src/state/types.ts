@@ -22,6 +22,8 @@ export interface Storage {
   /** A slot that was never written is 0n. */
   storage(address: AddressHex, slot: bigint): bigint;
   blockHash(number: bigint): Hex | undefined;
+  /** Whether the account holds any storage (when unknown, omit: callers then assume it may). */
+  hasStorage?(address: AddressHex): boolean;
 }
 
 /** What a block did to one account, relative to the pre-state. */

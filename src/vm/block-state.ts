@@ -106,13 +106,47 @@ export class BlockState implements StateSource {
     }
   }
 
+  /**
+   * Lays changes computed elsewhere (the parallel engine's settled state) over this state:
+   * their account fields are final values; their slots add to the slots already changed.
+   */
+  overlay(changes: StateChanges): void {
+    for (const [address, c] of changes) {
+      const mine = this.changes.get(address);
+      if (mine === undefined) {
+        this.changes.set(address, { ...c, storage: new Map(c.storage) });
+        continue;
+      }
+      mine.deleted = c.deleted;
+      mine.balance = c.balance;
+      mine.nonce = c.nonce;
+      mine.codeHash = c.codeHash;
+      if (c.code !== undefined) mine.code = c.code;
+      if (c.storageCleared) {
+        mine.storageCleared = true;
+        mine.storage.clear();
+      }
+      for (const [slot, value] of c.storage) mine.storage.set(slot, value);
+    }
+  }
+
   /** A block-level storage write (system contracts), outside any transaction. */
   setStorage(address: AddressHex, slot: bigint, value: bigint): void {
     this.change(address).storage.set(slot, value);
   }
 
-  /** The block's effect on the state: every account written, with its final values. */
+  /**
+   * The block's effect on the state: every account written, with its final values.
+   * `storageCleared` is reported only where it wiped something: every contract creation
+   * clears storage, which at a fresh address changes nothing (and is not a change).
+   */
   result(): StateChanges {
+    for (const [address, c] of this.changes) {
+      if (!c.storageCleared) continue;
+      const before = this.base.account(address);
+      const hadStorage = before !== undefined && (before.nonce !== 0n || before.codeHash !== EMPTY_CODE_HASH || (this.base.hasStorage?.(address) ?? true));
+      if (!hadStorage) c.storageCleared = false;
+    }
     return this.changes;
   }
 }

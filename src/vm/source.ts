@@ -29,6 +29,8 @@ export interface AccountWrite {
   code?: Uint8Array;
   /** All storage of the account before the transaction is gone (destroyed or created anew). */
   storageCleared: boolean;
+  /** The code hash after the transaction, changed or not. */
+  finalCodeHash: Hex;
   /** True when the account had code or a nonce when the tx started (so a clear is a real wipe). */
   existedWithCodeOrNonce: boolean;
   storage: Map<bigint, bigint>;

@@ -295,6 +295,7 @@ export class TxState {
         codeHash: acc.codeChanged ? acc.codeHash : undefined,
         code: acc.codeChanged ? acc.code : undefined,
         storageCleared: acc.storageCleared,
+        finalCodeHash: acc.codeHash,
         existedWithCodeOrNonce: acc.existedWithCodeOrNonce,
         storage: acc.storage,
       });

@@ -14,7 +14,7 @@ export interface TxTaskExecutor {
    * (nothing recorded); otherwise 'done' after recording its reads and writes, with
    * wroteNewLocation = it wrote a location the previous incarnation did not.
    */
-  execute(tx: number, incarnation: number): ExecOutcome;
+  execute(tx: number, incarnation: number): ExecOutcome | Promise<ExecOutcome>;
   /** Re-check tx's recorded reads against the current multi-version memory. */
   validate(tx: number, incarnation: number): boolean;
   /** After winning tryValidationAbort: turn the aborted incarnation's writes into ESTIMATEs. */
@@ -22,8 +22,8 @@ export interface TxTaskExecutor {
 }
 
 export interface WorkerLoopOptions {
-  /** Halt code set when the executor throws (default HALT_WORKER_ERROR). */
-  haltCodeOnError?: number;
+  /** Halt code set when the executor throws (default HALT_WORKER_ERROR), or a function of the error. */
+  haltCodeOnError?: number | ((error: unknown) => number);
   /** Add this worker's counters to the scheduler's shared totals at the end (default true). */
   publishStats?: boolean;
 }
@@ -32,7 +32,7 @@ export interface WorkerLoopOptions {
  * Run until Done. If the executor throws, the scheduler is halted (so the other workers stop
  * promptly) and the error is rethrown. Returns this worker's counters.
  */
-export function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecutor, options: WorkerLoopOptions = {}): SchedulerStats {
+export async function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecutor, options: WorkerLoopOptions = {}): Promise<SchedulerStats> {
   const stats = emptyStats();
   const task = new Task();
   scheduler.generation(); // acquire: makes the main thread's reset visible before the first claim
@@ -48,11 +48,13 @@ export function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecutor, op
       // re-execution after an abort), skipping the shared indices.
       let hasTask = true;
       while (hasTask) {
-        hasTask = task.kind === TaskKind.Execute ? runExecution(scheduler, executor, task, stats) : runValidation(scheduler, executor, task, stats);
+        // The EVM is asynchronous; synchronous executors pay one microtask per execution.
+        hasTask = task.kind === TaskKind.Execute ? await runExecution(scheduler, executor, task, stats) : runValidation(scheduler, executor, task, stats);
       }
     }
   } catch (error) {
-    scheduler.halt(options.haltCodeOnError ?? HALT_WORKER_ERROR);
+    const code = options.haltCodeOnError;
+    scheduler.halt(typeof code === "function" ? code(error) : (code ?? HALT_WORKER_ERROR));
     throw error;
   } finally {
     if (options.publishStats ?? true) scheduler.addStats(stats);
@@ -60,12 +62,12 @@ export function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecutor, op
   return stats;
 }
 
-function runExecution(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): boolean {
+async function runExecution(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): Promise<boolean> {
   const { tx, incarnation } = task;
   for (;;) {
     stats.executions++;
     if (incarnation > 0) stats.reExecutions++;
-    const outcome = executor.execute(tx, incarnation);
+    const outcome = await executor.execute(tx, incarnation);
     if (outcome.kind === "done") return scheduler.finishExecution(tx, incarnation, outcome.wroteNewLocation, task);
     if (scheduler.addDependency(tx, outcome.blockingTx)) {
       stats.dependencyWaits++;

@@ -1,0 +1,357 @@
+import { bytesToHex } from "@ethereumjs/util";
+import { encodeBlock } from "../chain/block-codec.ts";
+import { InvalidTransactionError } from "../chain/errors.ts";
+import { Fork } from "../chain/forks.ts";
+import { logsBloom, orBloom, type Receipt } from "../chain/receipts.ts";
+import type { AddressHex, Block, Hex } from "../chain/types.ts";
+import { LocationKind, MultiVersionMemory, ReadResult, ReadStatus, applyDelta, defaultCapacities } from "../mv/index.ts";
+import { cpuCount } from "../native/index.ts";
+import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
+import { MemoryStorage } from "../state/memory.ts";
+import { SharedStorage } from "../state/shared-storage.ts";
+import { EMPTY_CODE_HASH, type AccountChange, type StateChanges, type Storage } from "../state/types.ts";
+import { BlockState } from "../vm/block-state.ts";
+import {
+  applyBlockEpilogue,
+  applyBlockPrologue,
+  blockFork,
+  checkBlobGas,
+  executeBlockSequential,
+  type BlockResult,
+  type ExecuteOptions,
+} from "../vm/block.ts";
+import { WorkerPool } from "../workers/pool.ts";
+import { CodeStore } from "./code-store.ts";
+import { HALT_FALLBACK, type BlockJob, type TxExecution, type WorkerReport } from "./job.ts";
+import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
+
+/** How parallel the block really was. */
+export interface ParallelStats extends SchedulerStats {
+  workers: number;
+  /** Why the block was re-run sequentially, when it was. */
+  fallback: string | null;
+  /** Summed over workers: ms inside transaction execution, and ms of whole worker runs. */
+  executeMs: number;
+  workerMs: number;
+}
+
+export interface ParallelOptions extends ExecuteOptions {
+  /** Test hooks (see BlockJob). */
+  injectDelayMicros?: number;
+  injectThrowAtTx?: number;
+  /** Watchdog for one block (default 10 minutes): a stuck run fails instead of hanging. */
+  timeoutMs?: number;
+}
+
+const WORKER_SCRIPT = new URL("../workers/evm-worker.ts", import.meta.url).href;
+
+let nextId = 1;
+const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
+const encodedBlocks = new WeakMap<Block, { id: number; buffer: SharedArrayBuffer }>();
+
+/**
+ * The pre-state in shared memory, built once per Storage object (the "loading" step a
+ * benchmark does not time). The Storage must not change afterwards.
+ */
+export function shareStorage(storage: Storage): { id: number; storage: SharedStorage; storageOnly: string[] } {
+  let shared = sharedStorages.get(storage);
+  if (shared === undefined) {
+    if (!(storage instanceof MemoryStorage)) {
+      throw new TypeError("the parallel engine needs a MemoryStorage pre-state (it copies it into shared memory)");
+    }
+    const storageOnly: string[] = [];
+    for (const [address, acc] of storage.accounts) {
+      if (acc.storage.size > 0 && acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH) storageOnly.push(address);
+    }
+    shared = { id: nextId++, storage: SharedStorage.fromMemory(storage), storageOnly };
+    sharedStorages.set(storage, shared);
+  }
+  return shared;
+}
+
+export function shareBlock(block: Block): { id: number; buffer: SharedArrayBuffer } {
+  let encoded = encodedBlocks.get(block);
+  if (encoded === undefined) {
+    encoded = { id: nextId++, buffer: encodeBlock(block) };
+    encodedBlocks.set(block, encoded);
+  }
+  return encoded;
+}
+
+/**
+ * Block-STM over a pool of Bun Workers: every worker executes and validates transactions
+ * against the shared multi-version memory; this thread then settles the block in order.
+ */
+export class ParallelEngine {
+  private mv: MultiVersionMemory | undefined;
+  private scheduler: Scheduler | undefined;
+  private readonly codes = CodeStore.create(4 << 20);
+
+  private constructor(private readonly pool: WorkerPool<null, BlockJob, WorkerReport>) {}
+
+  static async start(workers: number, pin = true): Promise<ParallelEngine> {
+    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, WORKER_SCRIPT, null, { pin });
+    return new ParallelEngine(pool);
+  }
+
+  get workers(): number {
+    return this.pool.size;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  async execute(block: Block, storage: Storage, options: ParallelOptions = {}): Promise<BlockResult & { stats: ParallelStats }> {
+    const fork = blockFork(block, options);
+    const txCount = block.transactions.length;
+
+    // Block-level writes before the transactions (DAO fork, beacon root) become part of the
+    // pre-state the workers see.
+    let base = storage;
+    let prologue: StateChanges | undefined;
+    if (!options.transactionsOnly) {
+      const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
+      applyBlockPrologue(block, fork, pre, storage);
+      if (pre.result().size > 0) {
+        prologue = pre.result();
+        base = overlayStorage(storage, prologue);
+      }
+    }
+    const shared = shareStorage(base);
+    const encoded = shareBlock(block);
+    const mv = this.memoryFor(txCount);
+    const scheduler = this.schedulerFor(txCount);
+    this.codes.reset();
+
+    const job: BlockJob = {
+      fork,
+      storageId: shared.id,
+      storage: shared.storage.descriptor(),
+      blockId: encoded.id,
+      block: encoded.buffer,
+      mv: mv.descriptor,
+      scheduler: scheduler.descriptor(),
+      codes: this.codes.buffer,
+      storageOnlyAccounts: shared.storageOnly,
+      injectDelayMicros: options.injectDelayMicros,
+      injectThrowAtTx: options.injectThrowAtTx,
+    };
+    const reports = await this.pool.run(job, {
+      timeoutMs: options.timeoutMs ?? 600_000,
+      onFailure: () => scheduler.halt(),
+    });
+
+    const stats: ParallelStats = { ...emptyStats(), workers: this.pool.size, fallback: null, executeMs: 0, workerMs: 0 };
+    for (const r of reports) {
+      stats.executeMs += r.executeMs;
+      stats.workerMs += r.runMs;
+    }
+    addStatsInto(stats, scheduler.stats());
+    const fallback = reports.find((r) => r.fallback !== undefined)?.fallback;
+    if (fallback !== undefined || scheduler.haltCode() === HALT_FALLBACK) {
+      const result = await executeBlockSequential(block, storage, options);
+      stats.fallback = fallback ?? "a worker asked for the sequential fallback";
+      return { ...result, stats };
+    }
+    if (!scheduler.isDone()) throw new Error("parallel run ended before the block was done");
+
+    const finals = finalExecutions(reports, scheduler, txCount);
+    const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, finals);
+    const changes = settleState(mv, shared.storage, this.codes);
+    const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
+    if (prologue) state.overlay(prologue);
+    state.overlay(changes);
+    const unrewardedUncles = options.transactionsOnly ? 0 : applyBlockEpilogue(block, fork, state);
+    return {
+      number: block.header.number,
+      fork,
+      receipts,
+      gasUsed,
+      blobGasUsed,
+      logsBloom: bytesToHex(bloom) as Hex,
+      changes: state.result(),
+      unrewardedUncles,
+      stats,
+    };
+  }
+
+  private memoryFor(txCount: number): MultiVersionMemory {
+    const wanted = defaultCapacities({ txCount });
+    const mv = this.mv;
+    if (mv === undefined || mv.capacities.txCapacity < txCount || mv.capacities.locationCapacity < wanted.locationCapacity) {
+      this.mv = MultiVersionMemory.create(wanted);
+    } else {
+      mv.reset(txCount);
+    }
+    return this.mv!;
+  }
+
+  private schedulerFor(txCount: number): Scheduler {
+    if (this.scheduler === undefined || this.scheduler.maxTxs < txCount) {
+      this.scheduler = Scheduler.create(Math.max(txCount, 1024));
+    }
+    this.scheduler.reset(txCount);
+    return this.scheduler;
+  }
+}
+
+/** The pre-state with block-level changes applied (a shallow copy: untouched accounts are shared). */
+function overlayStorage(storage: Storage, changes: StateChanges): MemoryStorage {
+  if (!(storage instanceof MemoryStorage)) throw new TypeError("the parallel engine needs a MemoryStorage pre-state");
+  const copy = new MemoryStorage();
+  for (const [a, acc] of storage.accounts) copy.accounts.set(a, acc);
+  for (const [h, c] of storage.codes) copy.codes.set(h, c);
+  for (const [n, h] of storage.blockHashes) copy.blockHashes.set(n, h);
+  for (const [address, c] of changes) {
+    if (c.deleted) {
+      copy.accounts.delete(address);
+      continue;
+    }
+    const old = storage.accounts.get(address);
+    const slots = new Map(c.storageCleared ? [] : (old?.storage ?? []));
+    for (const [k, v] of c.storage) slots.set(k, v);
+    copy.setAccount(address, { balance: c.balance, nonce: c.nonce, codeHash: c.codeHash }, slots);
+    if (c.code) copy.codes.set(c.codeHash, c.code);
+  }
+  return copy;
+}
+
+/** Per transaction, the execution of its final incarnation. */
+function finalExecutions(reports: WorkerReport[], scheduler: Scheduler, txCount: number): TxExecution[] {
+  const finals: TxExecution[] = new Array(txCount);
+  for (const r of reports) {
+    for (const e of r.executions) {
+      const current = finals[e.tx];
+      if (current === undefined || e.incarnation > current.incarnation) finals[e.tx] = e;
+    }
+  }
+  for (let i = 0; i < txCount; i++) {
+    const expected = scheduler.txStatus(i).incarnation;
+    if (finals[i] === undefined || finals[i]!.incarnation !== expected) {
+      throw new Error(`parallel run lost the result of transaction ${i} (incarnation ${expected})`);
+    }
+  }
+  return finals;
+}
+
+/** Receipts in block order, with the checks that depend on the transactions before (gas, blobs). */
+function settleReceipts(block: Block, fork: Fork, finals: TxExecution[]) {
+  const receipts: Receipt[] = [];
+  const bloom = new Uint8Array(256);
+  let gasUsed = 0n;
+  let blobGasUsed = 0n;
+  for (const tx of block.transactions) {
+    const e = finals[tx.index]!;
+    // The same error, for the same transaction, as sequential execution would raise.
+    const early = e.invalid && ["TYPE_NOT_SUPPORTED", "WRONG_CHAIN_ID", "NONCE_MAX"].includes(e.invalid.reason);
+    if (early) throw new InvalidTransactionError(tx.index, e.invalid!.reason, e.invalid!.message.replace(/^transaction \d+: \w+: /, ""));
+    const available = block.header.gasLimit - gasUsed;
+    if (tx.gasLimit > available) {
+      throw new InvalidTransactionError(tx.index, "GAS_LIMIT_EXCEEDS_BLOCK", `gas limit ${tx.gasLimit} exceeds the block's remaining ${available}`);
+    }
+    if (e.invalid) throw new InvalidTransactionError(tx.index, e.invalid.reason, e.invalid.message.replace(/^transaction \d+: \w+: /, ""));
+    gasUsed += e.gasUsed;
+    blobGasUsed += e.blobGasUsed;
+    checkBlobGas(block, fork, blobGasUsed, tx.index);
+    const receiptBloom = logsBloom(e.logs);
+    orBloom(bloom, receiptBloom);
+    receipts.push({
+      type: tx.type,
+      status: e.status,
+      gasUsed: e.gasUsed,
+      cumulativeGasUsed: gasUsed,
+      logs: e.logs,
+      logsBloom: receiptBloom,
+      contractAddress: e.contractAddress,
+    });
+  }
+  return { receipts, gasUsed, blobGasUsed, bloom };
+}
+
+/** The final value of every location some transaction wrote, as per-account changes. */
+function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeStore): StateChanges {
+  const changes: StateChanges = new Map();
+  const result = new ReadResult();
+  const words = new Uint32Array(11);
+  const locations = mv.locations;
+  const count = locations.count;
+  const touched = new Map<AddressHex, { account: boolean; code: boolean; slots: bigint[] }>();
+  for (let id = 0; id < count; id++) {
+    if (mv.lastWriter(id) === null) continue;
+    const key = locations.keyOf(id);
+    const address = key.address as AddressHex;
+    let t = touched.get(address);
+    if (t === undefined) {
+      t = { account: false, code: false, slots: [] };
+      touched.set(address, t);
+    }
+    if (key.kind === LocationKind.ACCOUNT) t.account = true;
+    else if (key.kind === LocationKind.CODE) t.code = true;
+    else t.slots.push(key.slot!);
+  }
+  for (const [address, t] of touched) {
+    const baseInfo = base.account(address);
+    let codeHash = baseInfo?.codeHash ?? EMPTY_CODE_HASH;
+    let code: Uint8Array | undefined;
+    if (t.code) {
+      const status = mv.finalValue(locations.idOfHex(LocationKind.CODE, address), result);
+      if (status === ReadStatus.VALUE) {
+        codeHash = decodeCodeHash(result.value);
+        code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
+      }
+    }
+    let exists = baseInfo !== undefined;
+    let balance = baseInfo?.balance ?? 0n;
+    let nonce = baseInfo?.nonce ?? 0n;
+    if (t.account) {
+      const status = mv.finalValue(locations.idOfHex(LocationKind.ACCOUNT, address), result);
+      if (status === ReadStatus.VALUE) words.set(result.value);
+      else {
+        encodeAccount(exists, balance, nonce, words);
+        if (result.deltaCount > 0) applyDelta(words, result.delta, result.deltaFlags);
+      }
+      ({ exists, balance, nonce } = decodeAccount(words, codeHash));
+    }
+    const change: AccountChange = {
+      deleted: !exists,
+      balance: exists ? balance : 0n,
+      nonce: exists ? nonce : 0n,
+      codeHash: exists ? codeHash : EMPTY_CODE_HASH,
+      code,
+      storageCleared: false,
+      storage: new Map(),
+    };
+    for (const slot of t.slots) {
+      mv.finalValue(locations.idOfHex(LocationKind.STORAGE, address, slot), result);
+      change.storage.set(slot, readU256(result.value, 0));
+    }
+    changes.set(address, change);
+  }
+  return changes;
+}
+
+// ---- one engine per worker count, started on first use ----
+
+const engines = new Map<number, Promise<ParallelEngine>>();
+
+export function engineFor(workers: number): Promise<ParallelEngine> {
+  let engine = engines.get(workers);
+  if (engine === undefined) {
+    engine = ParallelEngine.start(workers);
+    engines.set(workers, engine);
+  }
+  return engine;
+}
+
+/** Stops every worker pool (so that a CLI or test process can exit). */
+export async function closeEngines(): Promise<void> {
+  const all = [...engines.values()];
+  engines.clear();
+  for (const e of all) await (await e).close();
+}
+
+/** The worker count the machine fits: one per CPU this process may run on. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, cpuCount());
+}

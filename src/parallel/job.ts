@@ -1,0 +1,51 @@
+import type { Fork } from "../chain/forks.ts";
+import type { Log } from "../chain/receipts.ts";
+import type { InvalidTxReason } from "../chain/errors.ts";
+import type { Hex } from "../chain/types.ts";
+import type { MultiVersionMemoryDescriptor } from "../mv/index.ts";
+import type { SchedulerDescriptor, SchedulerStats } from "../scheduler/index.ts";
+import type { SharedStorageDescriptor } from "../state/shared-storage.ts";
+
+/** What the main thread posts to every worker for one block (buffers are shared, not copied). */
+export interface BlockJob {
+  fork: Fork;
+  /** Ids let workers keep attached views and decoded transactions across runs of the same block. */
+  storageId: number;
+  storage: SharedStorageDescriptor;
+  blockId: number;
+  block: SharedArrayBuffer;
+  mv: MultiVersionMemoryDescriptor;
+  scheduler: SchedulerDescriptor;
+  codes: SharedArrayBuffer;
+  /** Accounts of the pre-state with storage but neither code nor nonce (see writes.ts). */
+  storageOnlyAccounts: string[];
+  /** Test hooks: random delays (µs, up to) and a transaction whose execution throws. */
+  injectDelayMicros?: number;
+  injectThrowAtTx?: number;
+}
+
+/** The receipt data of one executed incarnation. */
+export interface TxExecution {
+  tx: number;
+  incarnation: number;
+  status: 0 | 1;
+  gasUsed: bigint;
+  blobGasUsed: bigint;
+  logs: Log[];
+  contractAddress?: Hex;
+  /** The transaction is invalid in this incarnation's view of the state. */
+  invalid?: { reason: InvalidTxReason; message: string };
+}
+
+export interface WorkerReport {
+  executions: TxExecution[];
+  stats: SchedulerStats;
+  /** Set when the block must be re-run sequentially, with the reason. */
+  fallback?: string;
+  /** Milliseconds inside executeTransaction (the EVM and our processing) vs. the whole run. */
+  executeMs: number;
+  runMs: number;
+}
+
+/** Halt code a worker sets when the block needs the sequential fallback. */
+export const HALT_FALLBACK = 2;

@@ -1,0 +1,93 @@
+import type { AddressHex, Hex } from "../chain/types.ts";
+import { LocationKind, ReadResult, ReadSet, ReadStatus, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
+import type { SharedStorage } from "../state/shared-storage.ts";
+import { EMPTY_CODE_HASH, type AccountInfo } from "../state/types.ts";
+import type { StateSource } from "../vm/source.ts";
+import type { CodeStore } from "./code-store.ts";
+import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
+
+/** Thrown out of the EVM when a read hits an ESTIMATE: the transaction must wait for `blockingTx`. */
+export class ReadBlocked {
+  constructor(readonly blockingTx: number) {}
+}
+
+/**
+ * The state transaction `txIdx` sees in a parallel run: the highest version written by a lower
+ * transaction in the multi-version memory, else the pre-state. Every read is recorded (once:
+ * TxState caches what it read) so that validation can tell whether it is still what the
+ * transaction would read now.
+ */
+export class MvStateSource implements StateSource {
+  txIdx = 0;
+  readonly reads = new ReadSet();
+  private readonly result = new ReadResult();
+  private readonly scratch = new Uint32Array(11);
+
+  constructor(
+    private readonly mv: MultiVersionMemory,
+    private readonly base: SharedStorage,
+    private readonly codes: CodeStore,
+  ) {}
+
+  begin(txIdx: number): void {
+    this.txIdx = txIdx;
+    this.reads.clear();
+  }
+
+  /** Reads one location; returns the status after recording it (ESTIMATE throws). */
+  private read(locId: number): ReadStatus {
+    const status = this.mv.read(locId, this.txIdx, this.result);
+    if (status === ReadStatus.ESTIMATE) throw new ReadBlocked(this.result.blockingTx);
+    this.reads.add(locId, this.result);
+    return status;
+  }
+
+  account(address: AddressHex): AccountInfo | undefined {
+    const locations = this.mv.locations;
+    const r = this.result;
+    const words = this.scratch;
+    // ACCOUNT first; copy what it returned before the CODE read reuses the result object.
+    const accountStatus = this.read(locations.idOfHex(LocationKind.ACCOUNT, address));
+    const fromMv = accountStatus === ReadStatus.VALUE;
+    if (fromMv) words.set(r.value);
+    const deltaCount = r.deltaCount;
+    const delta = deltaCount > 0 ? r.delta.slice() : undefined;
+    const deltaFlags = r.deltaFlags;
+
+    const codeStatus = this.read(locations.idOfHex(LocationKind.CODE, address));
+    const mvCodeHash = codeStatus === ReadStatus.VALUE ? decodeCodeHash(r.value) : undefined;
+
+    const baseInfo = !fromMv || mvCodeHash === undefined ? this.base.account(address) : undefined;
+    const codeHash = mvCodeHash ?? baseInfo?.codeHash ?? EMPTY_CODE_HASH;
+    if (!fromMv) {
+      encodeAccount(baseInfo !== undefined, baseInfo?.balance ?? 0n, baseInfo?.nonce ?? 0n, words);
+      if (delta !== undefined) applyDelta(words, delta, deltaFlags);
+    }
+    const acc = decodeAccount(words, codeHash);
+    if (!acc.exists) return undefined;
+    return { balance: acc.balance, nonce: acc.nonce, codeHash };
+  }
+
+  storage(address: AddressHex, slot: bigint): bigint {
+    const loc = this.mv.locations.idOfHex(LocationKind.STORAGE, address, slot);
+    if (this.read(loc) === ReadStatus.VALUE) return readU256(this.result.value, 0);
+    return this.base.storage(address, slot);
+  }
+
+  /** One object per code hash and thread: the interpreter memoises jump analysis per object. */
+  private readonly codeCache = new Map<Hex, Uint8Array>();
+
+  code(codeHash: Hex): Uint8Array {
+    let code = this.codeCache.get(codeHash);
+    if (code === undefined) {
+      code = this.base.code(codeHash) ?? this.codes.get(codeHash);
+      if (code === undefined) throw new Error(`code ${codeHash} is neither in the pre-state nor created in the block`);
+      this.codeCache.set(codeHash, code);
+    }
+    return code;
+  }
+
+  blockHash(number: bigint): Hex | undefined {
+    return this.base.blockHash(number);
+  }
+}

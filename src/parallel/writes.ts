@@ -1,0 +1,61 @@
+import type { AddressHex } from "../chain/types.ts";
+import { LocationKind, type MultiVersionMemory, type WriteSet } from "../mv/index.ts";
+import type { TxWrites } from "../vm/source.ts";
+import { EMPTY_CODE_HASH } from "../state/types.ts";
+import type { CodeStore } from "./code-store.ts";
+import { ACCOUNT_EXISTS, ACCOUNT_TOUCHED, encodeAccount, encodeCodeHash, encodeDelta, encodeStorage } from "./values.ts";
+
+/** A transaction wiped storage that may hold values from before it: the block runs sequentially. */
+export class NeedsSequentialFallback extends Error {
+  override name = "NeedsSequentialFallback";
+}
+
+/**
+ * Translates one transaction's writes into multi-version memory writes (layout: values.ts).
+ * The beneficiary's fee becomes a DELTA, so transactions do not depend on each other through it.
+ */
+export function collectWrites(
+  writes: TxWrites,
+  mv: MultiVersionMemory,
+  codes: CodeStore,
+  coinbase: AddressHex,
+  eip161: boolean,
+  storageOnlyAccounts: ReadonlySet<string>,
+  out: WriteSet,
+  scratch: Uint32Array,
+): void {
+  out.clear();
+  const locations = mv.locations;
+  const fee = writes.beneficiaryFee;
+  for (const [address, w] of writes.accounts) {
+    // Every created contract has its storage cleared; that matters only where storage could
+    // already exist: at an account that had code or a nonce, or storage without either.
+    if (w.storageCleared && (w.existedWithCodeOrNonce || storageOnlyAccounts.has(address))) {
+      throw new NeedsSequentialFallback(`transaction wipes the storage of ${address}`);
+    }
+    if (address === coinbase && (w.infoChanged || w.deleted)) {
+      // The transaction wrote the beneficiary itself (having read it): fold the fee in now,
+      // with the rules a sequential credit applies (BlockState.credit).
+      let exists = !w.deleted || fee !== 0n || !eip161;
+      const balance = (w.deleted ? 0n : w.balance) + fee;
+      const nonce = w.deleted ? 0n : w.nonce;
+      if (eip161 && balance === 0n && nonce === 0n && w.finalCodeHash === EMPTY_CODE_HASH) exists = false;
+      out.add(locations.idOfHex(LocationKind.ACCOUNT, address), encodeAccount(exists, balance, nonce, scratch));
+    } else if (w.infoChanged || w.deleted) {
+      out.add(locations.idOfHex(LocationKind.ACCOUNT, address), encodeAccount(!w.deleted, w.balance, w.nonce, scratch));
+    }
+    if (w.codeHash !== undefined) {
+      if (w.code !== undefined && w.code.length > 0) codes.put(w.codeHash, w.code);
+      out.add(locations.idOfHex(LocationKind.CODE, address), encodeCodeHash(w.codeHash, scratch));
+    }
+    for (const [slot, value] of w.storage) {
+      out.add(locations.idOfHex(LocationKind.STORAGE, address, slot), encodeStorage(value, scratch));
+    }
+  }
+  const own = writes.accounts.get(coinbase);
+  const folded = own !== undefined && (own.infoChanged || own.deleted);
+  if (!folded && (fee !== 0n || writes.beneficiaryTouch)) {
+    const flags = (fee !== 0n || !eip161 ? ACCOUNT_EXISTS : 0) | (eip161 ? ACCOUNT_TOUCHED : 0);
+    out.add(locations.idOfHex(LocationKind.ACCOUNT, coinbase), encodeDelta(fee, flags, scratch), true);
+  }
+}
