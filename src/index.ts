@@ -4,24 +4,52 @@
  */
 import type { Block } from "./chain/types.ts";
 import type { Storage } from "./state/types.ts";
-import { engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
+import { chooseExecution } from "./parallel/auto.ts";
+import { defaultWorkerCount, engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
 
 export interface PevmOptions extends ParallelOptions {
-  /**
-   * Number of parallel workers. 0 or undefined with `sequential` unset: chosen automatically.
-   * A positive number forces the parallel engine with exactly that many workers.
-   */
+  /** Forces the parallel engine with exactly this many workers, even for a tiny block. */
   workers?: number;
   /** Execute on the calling thread, one transaction after another. */
   sequential?: boolean;
+  /**
+   * With neither `workers` nor `sequential`: the automatic choice uses at most this many
+   * workers (default: the CPUs this process may use) and runs small or chain-like blocks
+   * sequentially.
+   */
+  maxWorkers?: number;
+}
+
+export interface ExecutionMode {
+  mode: "sequential" | "parallel";
+  workers: number;
+  /** Why the automatic choice went the way it did (undefined when forced). */
+  reason?: string;
 }
 
 /** Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block. */
-export async function executeBlock(block: Block, storage: Storage, options: PevmOptions = {}): Promise<BlockResult & { stats?: ParallelStats }> {
-  if (options.sequential || !options.workers) return executeBlockSequential(block, storage, options);
-  const engine = await engineFor(options.workers);
-  return engine.execute(block, storage, options);
+export async function executeBlock(
+  block: Block,
+  storage: Storage,
+  options: PevmOptions = {},
+): Promise<BlockResult & { stats?: ParallelStats; mode: ExecutionMode }> {
+  if (options.sequential) {
+    return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0 } };
+  }
+  let workers = options.workers ?? 0;
+  let reason: string | undefined;
+  if (workers <= 0) {
+    const available = Math.max(1, Math.min(options.maxWorkers ?? defaultWorkerCount(), defaultWorkerCount()));
+    const decision = chooseExecution(block, available);
+    reason = decision.reason;
+    if (!decision.parallel) {
+      return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0, reason } };
+    }
+    workers = available;
+  }
+  const engine = await engineFor(workers);
+  return { ...(await engine.execute(block, storage, options)), mode: { mode: "parallel", workers, reason } };
 }
 
 export { closeEngines, ParallelEngine, type ParallelStats } from "./parallel/engine.ts";

@@ -5,7 +5,7 @@ import { Fork } from "../chain/forks.ts";
 import { logsBloom, orBloom, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { LocationKind, MultiVersionMemory, ReadResult, ReadStatus, applyDelta, defaultCapacities } from "../mv/index.ts";
-import { cpuCount } from "../native/index.ts";
+import { allowedCpuCount } from "../native/index.ts";
 import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
 import { MemoryStorage } from "../state/memory.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
@@ -47,7 +47,13 @@ const WORKER_SCRIPT = new URL("../workers/evm-worker.ts", import.meta.url).href;
 
 let nextId = 1;
 const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
-const encodedBlocks = new WeakMap<Block, { id: number; buffer: SharedArrayBuffer }>();
+const encodedBlocks = new WeakMap<Block, SharedBlock>();
+
+interface SharedBlock {
+  id: number;
+  buffer: SharedArrayBuffer;
+  previousFromSender: SharedArrayBuffer;
+}
 
 /**
  * The pre-state in shared memory, built once per Storage object (the "loading" step a
@@ -69,10 +75,17 @@ export function shareStorage(storage: Storage): { id: number; storage: SharedSto
   return shared;
 }
 
-export function shareBlock(block: Block): { id: number; buffer: SharedArrayBuffer } {
+export function shareBlock(block: Block): SharedBlock {
   let encoded = encodedBlocks.get(block);
   if (encoded === undefined) {
-    encoded = { id: nextId++, buffer: encodeBlock(block) };
+    const previousFromSender = new SharedArrayBuffer(Math.max(4, block.transactions.length * 4));
+    const previous = new Int32Array(previousFromSender);
+    const last = new Map<string, number>();
+    for (const tx of block.transactions) {
+      previous[tx.index] = last.get(tx.from) ?? -1;
+      last.set(tx.from, tx.index);
+    }
+    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender };
     encodedBlocks.set(block, encoded);
   }
   return encoded;
@@ -130,6 +143,7 @@ export class ParallelEngine {
       storage: shared.storage.descriptor(),
       blockId: encoded.id,
       block: encoded.buffer,
+      previousFromSender: encoded.previousFromSender,
       mv: mv.descriptor,
       scheduler: scheduler.descriptor(),
       codes: this.codes.buffer,
@@ -353,5 +367,5 @@ export async function closeEngines(): Promise<void> {
 
 /** The worker count the machine fits: one per CPU this process may run on. */
 export function defaultWorkerCount(): number {
-  return Math.max(1, cpuCount());
+  return Math.max(1, allowedCpuCount());
 }

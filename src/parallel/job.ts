@@ -14,6 +14,12 @@ export interface BlockJob {
   storage: SharedStorageDescriptor;
   blockId: number;
   block: SharedArrayBuffer;
+  /**
+   * Int32 per transaction: the index of the previous transaction from the same sender, or -1.
+   * A transaction waits for that one before its first execution: its nonce and balance
+   * depend on it, so running it earlier would only be aborted.
+   */
+  previousFromSender: SharedArrayBuffer;
   mv: MultiVersionMemoryDescriptor;
   scheduler: SchedulerDescriptor;
   codes: SharedArrayBuffer;

@@ -36,6 +36,9 @@ class EvmTxExecutor implements TxTaskExecutor {
   private readonly writeSet = new WriteSet();
   private readonly scratch = new Uint32Array(11);
   private readonly storageOnly: Set<string>;
+  private readonly previousFromSender: Int32Array;
+  /** Per tx: 1 once this worker let it wait for its sender's previous transaction. */
+  private readonly waitedForSender: Uint8Array;
   private readonly blocked: ExecOutcome & { kind: "blocked" } = { kind: "blocked", blockingTx: -1 };
   private readonly done: ExecOutcome & { kind: "done" } = { kind: "done", wroteNewLocation: false };
 
@@ -50,12 +53,22 @@ class EvmTxExecutor implements TxTaskExecutor {
   ) {
     this.source = new MvStateSource(mv, storage, codes);
     this.storageOnly = new Set(job.storageOnlyAccounts);
+    this.previousFromSender = new Int32Array(job.previousFromSender);
+    this.waitedForSender = new Uint8Array(this.previousFromSender.length);
   }
 
   async execute(txIdx: number, incarnation: number): Promise<ExecOutcome> {
     const job = this.job;
     if (job.injectDelayMicros) busyWait(Math.random() * job.injectDelayMicros);
     if (job.injectThrowAtTx === txIdx) throw new Error(`injected failure at transaction ${txIdx}`);
+    // First execution of a transaction whose sender sent an earlier one: wait for that one
+    // (the scheduler answers "already executed" if there is nothing to wait for).
+    const previous = this.previousFromSender[txIdx]!;
+    if (incarnation === 0 && previous >= 0 && this.waitedForSender[txIdx] === 0) {
+      this.waitedForSender[txIdx] = 1;
+      this.blocked.blockingTx = previous;
+      return this.blocked;
+    }
     const tx = this.block.transaction(txIdx);
     this.source.begin(txIdx);
     const t0 = performance.now();
