@@ -1,9 +1,10 @@
 import type { AddressHex, Hex } from "../chain/types.ts";
-import { LocationKind, ReadResult, ReadSet, ReadStatus, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
+import { ReadResult, ReadSet, ReadStatus, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
 import type { SharedStorage } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo } from "../state/types.ts";
 import type { StateSource } from "../vm/source.ts";
 import type { CodeStore } from "./code-store.ts";
+import type { LocationIds } from "./location-ids.ts";
 import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
 
 /** Thrown out of the EVM when a read hits an ESTIMATE: the transaction must wait for `blockingTx`. */
@@ -27,6 +28,7 @@ export class MvStateSource implements StateSource {
     private readonly mv: MultiVersionMemory,
     private readonly base: SharedStorage,
     private readonly codes: CodeStore,
+    private readonly ids: LocationIds,
   ) {}
 
   begin(txIdx: number): void {
@@ -43,18 +45,18 @@ export class MvStateSource implements StateSource {
   }
 
   account(address: AddressHex): AccountInfo | undefined {
-    const locations = this.mv.locations;
+    const ids = this.ids;
     const r = this.result;
     const words = this.scratch;
     // ACCOUNT first; copy what it returned before the CODE read reuses the result object.
-    const accountStatus = this.read(locations.idOfHex(LocationKind.ACCOUNT, address));
+    const accountStatus = this.read(ids.account(address));
     const fromMv = accountStatus === ReadStatus.VALUE;
     if (fromMv) words.set(r.value);
     const deltaCount = r.deltaCount;
     const delta = deltaCount > 0 ? r.delta.slice() : undefined;
     const deltaFlags = r.deltaFlags;
 
-    const codeStatus = this.read(locations.idOfHex(LocationKind.CODE, address));
+    const codeStatus = this.read(ids.code(address));
     const mvCodeHash = codeStatus === ReadStatus.VALUE ? decodeCodeHash(r.value) : undefined;
 
     const baseInfo = !fromMv || mvCodeHash === undefined ? this.base.account(address) : undefined;
@@ -69,7 +71,7 @@ export class MvStateSource implements StateSource {
   }
 
   storage(address: AddressHex, slot: bigint): bigint {
-    const loc = this.mv.locations.idOfHex(LocationKind.STORAGE, address, slot);
+    const loc = this.ids.storage(address, slot);
     if (this.read(loc) === ReadStatus.VALUE) return readU256(this.result.value, 0);
     return this.base.storage(address, slot);
   }

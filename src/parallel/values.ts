@@ -21,17 +21,36 @@ export const ACCOUNT_EXISTS = 1;
 export const ACCOUNT_TOUCHED = 2;
 export const FLAGS_WORD = 10;
 
+// BigInt arithmetic is slow in JSC; 64-bit chunks through a BigUint64Array halve the work,
+// and values below 2^64 (most balances, nonces and slots) take one chunk.
+const chunk64 = new BigUint64Array(1);
+const chunk32 = new Uint32Array(chunk64.buffer);
+
 export function writeU256(value: bigint, out: Uint32Array, offset = 0): void {
   let v = value;
-  for (let i = 0; i < 8; i++) {
-    out[offset + i] = Number(v & 0xffffffffn);
-    v >>= 32n;
+  for (let i = 0; i < 8; i += 2) {
+    if (v === 0n) {
+      for (let j = i; j < 8; j++) out[offset + j] = 0;
+      return;
+    }
+    chunk64[0] = BigInt.asUintN(64, v);
+    out[offset + i] = chunk32[0]!;
+    out[offset + i + 1] = chunk32[1]!;
+    v >>= 64n;
   }
 }
 
 export function readU256(words: ArrayLike<number>, offset = 0): bigint {
+  let top = 7;
+  while (top >= 0 && words[offset + top] === 0) top--;
+  if (top < 0) return 0n;
+  if (top < 2) return readU64(words, offset);
   let v = 0n;
-  for (let i = 7; i >= 0; i--) v = (v << 32n) | BigInt(words[offset + i]! >>> 0);
+  for (let i = top | 1; i > 0; i -= 2) {
+    chunk32[0] = words[offset + i - 1]!;
+    chunk32[1] = words[offset + i]!;
+    v = (v << 64n) | chunk64[0]!;
+  }
   return v;
 }
 

@@ -1,5 +1,6 @@
 import type { AddressHex } from "../chain/types.ts";
-import { LocationKind, type MultiVersionMemory, type WriteSet } from "../mv/index.ts";
+import type { WriteSet } from "../mv/index.ts";
+import type { LocationIds } from "./location-ids.ts";
 import type { TxWrites } from "../vm/source.ts";
 import { EMPTY_CODE_HASH } from "../state/types.ts";
 import type { CodeStore } from "./code-store.ts";
@@ -16,7 +17,7 @@ export class NeedsSequentialFallback extends Error {
  */
 export function collectWrites(
   writes: TxWrites,
-  mv: MultiVersionMemory,
+  ids: LocationIds,
   codes: CodeStore,
   coinbase: AddressHex,
   eip161: boolean,
@@ -25,7 +26,6 @@ export function collectWrites(
   scratch: Uint32Array,
 ): void {
   out.clear();
-  const locations = mv.locations;
   const fee = writes.beneficiaryFee;
   for (const [address, w] of writes.accounts) {
     // Every created contract has its storage cleared; that matters only where storage could
@@ -40,22 +40,22 @@ export function collectWrites(
       const balance = (w.deleted ? 0n : w.balance) + fee;
       const nonce = w.deleted ? 0n : w.nonce;
       if (eip161 && balance === 0n && nonce === 0n && w.finalCodeHash === EMPTY_CODE_HASH) exists = false;
-      out.add(locations.idOfHex(LocationKind.ACCOUNT, address), encodeAccount(exists, balance, nonce, scratch));
+      out.add(ids.account(address), encodeAccount(exists, balance, nonce, scratch));
     } else if (w.infoChanged || w.deleted) {
-      out.add(locations.idOfHex(LocationKind.ACCOUNT, address), encodeAccount(!w.deleted, w.balance, w.nonce, scratch));
+      out.add(ids.account(address), encodeAccount(!w.deleted, w.balance, w.nonce, scratch));
     }
     if (w.codeHash !== undefined) {
       if (w.code !== undefined && w.code.length > 0) codes.put(w.codeHash, w.code);
-      out.add(locations.idOfHex(LocationKind.CODE, address), encodeCodeHash(w.codeHash, scratch));
+      out.add(ids.code(address), encodeCodeHash(w.codeHash, scratch));
     }
     for (const [slot, value] of w.storage) {
-      out.add(locations.idOfHex(LocationKind.STORAGE, address, slot), encodeStorage(value, scratch));
+      out.add(ids.storage(address, slot), encodeStorage(value, scratch));
     }
   }
   const own = writes.accounts.get(coinbase);
   const folded = own !== undefined && (own.infoChanged || own.deleted);
   if (!folded && (fee !== 0n || writes.beneficiaryTouch)) {
     const flags = (fee !== 0n || !eip161 ? ACCOUNT_EXISTS : 0) | (eip161 ? ACCOUNT_TOUCHED : 0);
-    out.add(locations.idOfHex(LocationKind.ACCOUNT, coinbase), encodeDelta(fee, flags, scratch), true);
+    out.add(ids.account(coinbase), encodeDelta(fee, flags, scratch), true);
   }
 }

@@ -118,7 +118,8 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
   let gasUsed = 0n;
   let blobGasUsed = 0n;
   for (const tx of block.transactions) {
-    const outcome = await executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
+    const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
+    const outcome = pending instanceof Promise ? await pending : pending;
     state.apply(outcome.writes);
     state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
     gasUsed += outcome.gasUsed;

@@ -149,20 +149,19 @@ function checkStatic(tx: Transaction, env: BlockEnv, intrinsic: bigint, gasAvail
  * Nothing here reads the beneficiary to pay it: the fee is returned in `writes` for the
  * caller to credit, sequentially or lazily.
  */
-export async function executeTransaction(
+export function executeTransaction(
   vm: ForkVm,
   env: BlockEnv,
   tx: Transaction,
   source: StateSource,
   gasAvailable: bigint,
-): Promise<TxOutcome> {
+): TxOutcome | Promise<TxOutcome> {
   const fork = env.fork;
   const intrinsic = intrinsicGas(tx, fork);
   checkStatic(tx, env, intrinsic, gasAvailable);
 
   const state = vm.state;
   state.begin(source);
-  vm.blockHashes.lookup = (n) => source.blockHash(n);
 
   const sender = state.load(tx.from);
   if (sender.nonce !== tx.nonce) {
@@ -174,7 +173,7 @@ export async function executeTransaction(
     const delegated = fork >= Fork.Prague && code.length === 23 && code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00;
     if (!delegated) invalid(tx, "SENDER_NOT_EOA", `sender ${tx.from} has code`);
   }
-  const blobGasUsed = BigInt(tx.blobVersionedHashes.length) * GAS_PER_BLOB;
+  const blobGasUsed = tx.blobVersionedHashes.length === 0 ? 0n : BigInt(tx.blobVersionedHashes.length) * GAS_PER_BLOB;
   const maxCost = tx.gasLimit * tx.maxFeePerGas + tx.value + blobGasUsed * tx.maxFeePerBlobGas;
   if (sender.balance < maxCost) {
     invalid(tx, "INSUFFICIENT_FUNDS", `sender ${tx.from} has ${sender.balance} wei, the transaction may cost ${maxCost}`);
@@ -184,19 +183,11 @@ export async function executeTransaction(
   state.setBalance(sender, sender.balance - tx.gasLimit * gasPrice - blobGasUsed * env.blobGasPrice);
   state.setNonce(sender, sender.nonce + 1n);
 
-  const gasLeft = tx.gasLimit - intrinsic;
-  let executionGasUsed: bigint;
-  let refund = 0n;
-  let status: 0 | 1;
-  let logs: Log[] = [];
-  let contractAddress: Hex | undefined;
-
   const to = tx.to;
   const recipient = to === undefined ? undefined : state.load(to);
   if (recipient !== undefined && recipient.codeHash === EMPTY_CODE_HASH && !isLowAddress(to!)) {
-    // A plain value transfer: no code runs, so the interpreter is not needed.
-    executionGasUsed = 0n;
-    status = 1;
+    // A plain value transfer: no code runs, so the interpreter is not needed (and nothing
+    // here awaits: the common case stays synchronous).
     if (tx.value !== 0n || !recipient.exists) {
       if (tx.value !== 0n || fork < Fork.SpuriousDragon) state.setBalance(recipient, recipient.balance + tx.value);
     } else if (fork >= Fork.SpuriousDragon && recipient.balance === 0n && recipient.nonce === 0n) {
@@ -204,36 +195,68 @@ export async function executeTransaction(
     }
     const senderNow = state.load(tx.from); // the same object as recipient when sending to oneself
     state.setBalance(senderNow, senderNow.balance - tx.value);
-  } else {
-    const result = await runInEvm(vm, env, tx, gasLeft, gasPrice);
-    executionGasUsed = result.execResult.executionGasUsed;
-    refund = result.execResult.gasRefund ?? 0n;
-    status = result.execResult.exceptionError ? 0 : 1;
-    logs = (result.execResult.logs ?? []).map(([address, topics, data]) => ({ address, topics, data }));
-    if (to === undefined && status === 1 && result.createdAddress) {
-      contractAddress = result.createdAddress.toString() as Hex;
-    }
-    await finishEvmTransaction(vm, env, result);
+    return finishTransaction(vm, env, tx, { status: 1, executionGasUsed: 0n, refund: 0n, logs: NO_LOGS }, intrinsic, gasPrice, blobGasUsed);
   }
+  vm.blockHashes.lookup = (n) => source.blockHash(n);
+  return executeInEvm(vm, env, tx, intrinsic, gasPrice, blobGasUsed);
+}
 
-  let gasUsed = intrinsic + executionGasUsed;
-  const maxRefund = gasUsed / refundQuotient(fork);
-  gasUsed -= refund < maxRefund ? refund : maxRefund;
+const NO_LOGS: Log[] = [];
+
+interface Execution {
+  status: 0 | 1;
+  executionGasUsed: bigint;
+  refund: bigint;
+  logs: Log[];
+  contractAddress?: Hex;
+}
+
+async function executeInEvm(vm: ForkVm, env: BlockEnv, tx: Transaction, intrinsic: bigint, gasPrice: bigint, blobGasUsed: bigint): Promise<TxOutcome> {
+  const result = await runInEvm(vm, env, tx, tx.gasLimit - intrinsic, gasPrice);
+  const status = result.execResult.exceptionError ? 0 : 1;
+  const execution: Execution = {
+    status,
+    executionGasUsed: result.execResult.executionGasUsed,
+    refund: result.execResult.gasRefund ?? 0n,
+    logs: (result.execResult.logs ?? []).map(([address, topics, data]) => ({ address, topics, data })),
+    contractAddress: tx.to === undefined && status === 1 && result.createdAddress ? (result.createdAddress.toString() as Hex) : undefined,
+  };
+  await finishEvmTransaction(vm, env, result);
+  return finishTransaction(vm, env, tx, execution, intrinsic, gasPrice, blobGasUsed);
+}
+
+/** Refunds (capped per fork), the sender's unused gas back, and the beneficiary's fee. */
+function finishTransaction(
+  vm: ForkVm,
+  env: BlockEnv,
+  tx: Transaction,
+  execution: Execution,
+  intrinsic: bigint,
+  gasPrice: bigint,
+  blobGasUsed: bigint,
+): TxOutcome {
+  const fork = env.fork;
+  const state = vm.state;
+  let gasUsed = intrinsic + execution.executionGasUsed;
+  if (execution.refund !== 0n) {
+    const maxRefund = gasUsed / refundQuotient(fork);
+    gasUsed -= execution.refund < maxRefund ? execution.refund : maxRefund;
+  }
   if (fork >= Fork.Prague) {
     const floor = calldataFloorGas(tx);
     if (gasUsed < floor) gasUsed = floor;
   }
-
-  const senderAfter = state.load(tx.from);
-  state.setBalance(senderAfter, senderAfter.balance + (tx.gasLimit - gasUsed) * gasPrice);
+  if (tx.gasLimit !== gasUsed) {
+    const senderAfter = state.load(tx.from);
+    state.setBalance(senderAfter, senderAfter.balance + (tx.gasLimit - gasUsed) * gasPrice);
+  }
   const fee = fork >= Fork.London ? gasUsed * (gasPrice - env.baseFee) : gasUsed * gasPrice;
-
   return {
-    status,
+    status: execution.status,
     gasUsed,
     blobGasUsed,
-    logs,
-    contractAddress,
+    logs: execution.logs,
+    contractAddress: execution.contractAddress,
     writes: state.writes(fee, true),
   };
 }

@@ -48,8 +48,8 @@ export async function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecut
       // re-execution after an abort), skipping the shared indices.
       let hasTask = true;
       while (hasTask) {
-        // The EVM is asynchronous; synchronous executors pay one microtask per execution.
-        hasTask = task.kind === TaskKind.Execute ? await runExecution(scheduler, executor, task, stats) : runValidation(scheduler, executor, task, stats);
+        const next = task.kind === TaskKind.Execute ? runExecution(scheduler, executor, task, stats) : runValidation(scheduler, executor, task, stats);
+        hasTask = next instanceof Promise ? await next : next;
       }
     }
   } catch (error) {
@@ -62,19 +62,33 @@ export async function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecut
   return stats;
 }
 
-async function runExecution(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): Promise<boolean> {
+/**
+ * Synchronous executions (plain transfers) stay synchronous: only an execution that really
+ * awaits (the interpreter) costs a promise.
+ */
+function runExecution(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): boolean | Promise<boolean> {
   const { tx, incarnation } = task;
   for (;;) {
     stats.executions++;
     if (incarnation > 0) stats.reExecutions++;
-    const outcome = await executor.execute(tx, incarnation);
-    if (outcome.kind === "done") return scheduler.finishExecution(tx, incarnation, outcome.wroteNewLocation, task);
-    if (scheduler.addDependency(tx, outcome.blockingTx)) {
-      stats.dependencyWaits++;
-      return false;
+    const outcome = executor.execute(tx, incarnation);
+    if (outcome instanceof Promise) {
+      return outcome.then((o) => afterExecution(scheduler, task, o, stats) ?? runExecution(scheduler, executor, task, stats));
     }
-    // The blocking tx finished in the meantime: its value is readable now, execute again.
+    const next = afterExecution(scheduler, task, outcome, stats);
+    if (next !== undefined) return next;
   }
+}
+
+/** The scheduler's answer to an execution: whether a task was handed back; undefined = execute again. */
+function afterExecution(scheduler: Scheduler, task: Task, outcome: ExecOutcome, stats: SchedulerStats): boolean | undefined {
+  if (outcome.kind === "done") return scheduler.finishExecution(task.tx, task.incarnation, outcome.wroteNewLocation, task);
+  if (scheduler.addDependency(task.tx, outcome.blockingTx)) {
+    stats.dependencyWaits++;
+    return false;
+  }
+  // The blocking tx finished in the meantime: its value is readable now, execute again.
+  return undefined;
 }
 
 function runValidation(scheduler: Scheduler, executor: TxTaskExecutor, task: Task, stats: SchedulerStats): boolean {

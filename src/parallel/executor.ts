@@ -1,0 +1,132 @@
+import { InvalidTransactionError } from "../chain/errors.ts";
+import type { SharedBlockView } from "../chain/block-codec.ts";
+import { Fork } from "../chain/forks.ts";
+import { type MultiVersionMemory, WriteSet } from "../mv/index.ts";
+import type { SharedStorage } from "../state/shared-storage.ts";
+import type { ForkVm } from "../vm/evm.ts";
+import { executeTransaction, type BlockEnv, type TxOutcome } from "../vm/transaction.ts";
+import type { ExecOutcome, TxTaskExecutor } from "../workers/loop.ts";
+import type { CodeStore } from "./code-store.ts";
+import type { BlockJob, TxExecution } from "./job.ts";
+import { LocationIds } from "./location-ids.ts";
+import { MvStateSource, ReadBlocked } from "./mv-source.ts";
+import { collectWrites } from "./writes.ts";
+
+/**
+ * Executes and validates transactions of one block inside a worker, against the shared
+ * multi-version memory: the EVM side of Block-STM (the generic loop is workers/loop.ts).
+ */
+export class EvmTxExecutor implements TxTaskExecutor {
+  readonly executions = new Map<number, TxExecution>();
+  executeMs = 0;
+  private readonly source: MvStateSource;
+  private readonly ids: LocationIds;
+  private readonly writeSet = new WriteSet();
+  private readonly scratch = new Uint32Array(11);
+  private readonly storageOnly: Set<string>;
+  private readonly previousFromSender: Int32Array;
+  /** Per tx: 1 once this worker let it wait for its sender's previous transaction. */
+  private readonly waitedForSender: Uint8Array;
+  private readonly blocked: ExecOutcome & { kind: "blocked" } = { kind: "blocked", blockingTx: -1 };
+  private readonly done: ExecOutcome & { kind: "done" } = { kind: "done", wroteNewLocation: false };
+
+  constructor(
+    private readonly job: BlockJob,
+    private readonly vm: ForkVm,
+    private readonly env: BlockEnv,
+    private readonly block: SharedBlockView,
+    private readonly mv: MultiVersionMemory,
+    private readonly codes: CodeStore,
+    storage: SharedStorage,
+  ) {
+    this.ids = new LocationIds(mv.locations);
+    this.source = new MvStateSource(mv, storage, codes, this.ids);
+    this.storageOnly = new Set(job.storageOnlyAccounts);
+    this.previousFromSender = new Int32Array(job.previousFromSender);
+    this.waitedForSender = new Uint8Array(this.previousFromSender.length);
+  }
+
+  execute(txIdx: number, incarnation: number): ExecOutcome | Promise<ExecOutcome> {
+    const job = this.job;
+    if (job.injectDelayMicros) busyWait(Math.random() * job.injectDelayMicros);
+    if (job.injectThrowAtTx === txIdx) throw new Error(`injected failure at transaction ${txIdx}`);
+    // First execution of a transaction whose sender sent an earlier one: wait for that one
+    // (the scheduler answers "already executed" if there is nothing to wait for).
+    const previous = this.previousFromSender[txIdx]!;
+    if (incarnation === 0 && previous >= 0 && this.waitedForSender[txIdx] === 0) {
+      this.waitedForSender[txIdx] = 1;
+      this.blocked.blockingTx = previous;
+      return this.blocked;
+    }
+    const tx = this.block.transaction(txIdx);
+    this.source.begin(txIdx);
+    const t0 = performance.now();
+    let pending: TxOutcome | Promise<TxOutcome>;
+    try {
+      pending = executeTransaction(this.vm, this.env, tx, this.source, this.env.header.gasLimit);
+    } catch (error) {
+      return this.finish(txIdx, incarnation, t0, undefined, error);
+    }
+    if (pending instanceof Promise) {
+      return pending.then(
+        (outcome) => this.finish(txIdx, incarnation, t0, outcome, undefined),
+        (error) => this.finish(txIdx, incarnation, t0, undefined, error),
+      );
+    }
+    return this.finish(txIdx, incarnation, t0, pending, undefined);
+  }
+
+  /** Records the execution's reads and writes (or its blocked read, or its invalidity). */
+  private finish(txIdx: number, incarnation: number, t0: number, outcome: TxOutcome | undefined, error: unknown): ExecOutcome {
+    let execution: TxExecution;
+    try {
+      if (error !== undefined) throw error;
+      collectWrites(outcome!.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.storageOnly, this.writeSet, this.scratch);
+      execution = {
+        tx: txIdx,
+        incarnation,
+        status: outcome!.status,
+        gasUsed: outcome!.gasUsed,
+        blobGasUsed: outcome!.blobGasUsed,
+        logs: outcome!.logs,
+        contractAddress: outcome!.contractAddress,
+      };
+    } catch (e) {
+      if (e instanceof ReadBlocked) {
+        this.executeMs += performance.now() - t0;
+        resetInterpreter(this.vm);
+        this.blocked.blockingTx = e.blockingTx;
+        return this.blocked;
+      }
+      if (!(e instanceof InvalidTransactionError)) throw e;
+      // Invalid in this view of the state; validation decides whether that view was right.
+      this.writeSet.clear();
+      execution = { tx: txIdx, incarnation, status: 0, gasUsed: 0n, blobGasUsed: 0n, logs: [], invalid: { reason: e.reason, message: e.message } };
+    }
+    this.executeMs += performance.now() - t0;
+    this.mv.recordReads(txIdx, incarnation, this.source.reads);
+    this.done.wroteNewLocation = this.mv.recordWrites(txIdx, incarnation, this.writeSet).wroteNewLocation;
+    this.executions.set(txIdx, execution);
+    return this.done;
+  }
+
+  validate(txIdx: number): boolean {
+    return this.mv.validateReads(txIdx);
+  }
+
+  convertWritesToEstimates(txIdx: number): void {
+    this.mv.convertWritesToEstimates(txIdx);
+  }
+}
+
+/** After an execution was cut short by a blocked read, drop the interpreter's half-done call state. */
+function resetInterpreter(vm: ForkVm): void {
+  const evm = vm.evm as unknown as { transientStorage: { constructor: new () => unknown }; transientStorageReset?: unknown };
+  evm.transientStorage = new evm.transientStorage.constructor() as never;
+}
+
+function busyWait(micros: number): void {
+  const end = performance.now() + micros / 1000;
+  while (performance.now() < end) {}
+}
+
