@@ -48,6 +48,8 @@ export interface PeerRunResult {
   logsBloom: HexString;
   /** Wall time of runBlock alone. */
   ms: number;
+  /** Process CPU time (user + system) over the same span: robust to other processes on the machine. */
+  cpuMs: number;
   /** Part of ms spent hashing the state trie. */
   stateRootMs: number;
   /** Per-transaction gas as runBlock charged it (for diagnosis). */
@@ -98,6 +100,7 @@ export async function loadPeerBlock(blockDir: string, options: LoadOptions = {})
 
 /** Runs the block once; the loaded state is consumed. */
 export async function runPeerBlock(loaded: LoadedPeerBlock): Promise<PeerRunResult> {
+  const startCpu = process.cpuUsage();
   const start = performance.now();
   // generate: the partial pre-state cannot reproduce the header's state root, so runBlock
   // must produce the header fields instead of comparing them (it throws on a mismatch).
@@ -109,7 +112,9 @@ export async function runPeerBlock(loaded: LoadedPeerBlock): Promise<PeerRunResu
     skipHardForkValidation: true,
   });
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(startCpu);
   return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
     stateRootMs: loaded.stateRootMs(),
     gasUsed: result.gasUsed,
     receiptsRoot: bytesToHex(result.receiptsRoot) as HexString,
@@ -142,6 +147,8 @@ export interface PeerBlockReport {
   expectedGasUsed: string;
   /** Median over the runs. */
   ms: number;
+  /** CPU time of the run that gave ms. */
+  cpuMs: number;
   /** State-root hashing within ms (same run as ms). */
   stateRootMs: number;
   mgasPerSecond: number;
@@ -166,6 +173,7 @@ export async function runCorpusBlock(number: number, options: LoadOptions & { ru
     gasUsed: run.gasUsed.toString(),
     expectedGasUsed: loaded.expected.gasUsed.toString(),
     ms: run.ms,
+    cpuMs: run.cpuMs,
     stateRootMs: run.stateRootMs,
     mgasPerSecond: mgasPerSecond(run.gasUsed, run.ms),
     ...checkPeerRun(loaded, run),
@@ -183,15 +191,19 @@ export interface CorpusSummary {
   blocks: number;
   totalGas: string;
   totalMs: number;
+  totalCpuMs: number;
   stateRootMs: number;
   /** Total gas over total time: blocks weigh by their gas. */
   mgasPerSecond: number;
+  /** Total gas over total CPU time: what an idle machine would show when others compete for the cores. */
+  mgasPerCpuSecond: number;
   mismatches: number[];
 }
 
 export function summarize(reports: PeerBlockReport[], stateKind: StateKind, runsPerBlock: number): CorpusSummary {
   const totalGas = reports.reduce((sum, r) => sum + BigInt(r.gasUsed), 0n);
   const totalMs = reports.reduce((sum, r) => sum + r.ms, 0);
+  const totalCpuMs = reports.reduce((sum, r) => sum + r.cpuMs, 0);
   return {
     executor: "@ethereumjs/vm runBlock",
     stateKind,
@@ -199,8 +211,10 @@ export function summarize(reports: PeerBlockReport[], stateKind: StateKind, runs
     blocks: reports.length,
     totalGas: totalGas.toString(),
     totalMs,
+    totalCpuMs,
     stateRootMs: reports.reduce((sum, r) => sum + r.stateRootMs, 0),
     mgasPerSecond: mgasPerSecond(totalGas, totalMs),
+    mgasPerCpuSecond: mgasPerSecond(totalGas, totalCpuMs),
     mismatches: reports.filter((r) => !r.gasOk || !r.receiptsOk).map((r) => r.number),
   };
 }
@@ -237,6 +251,7 @@ function formatLine(r: PeerBlockReport): string {
     String(r.txs).padStart(5),
     r.gasUsed.padStart(10),
     r.ms.toFixed(1).padStart(9),
+    r.cpuMs.toFixed(1).padStart(9),
     r.stateRootMs.toFixed(1).padStart(8),
     r.mgasPerSecond.toFixed(2).padStart(8),
     `gas ${mark(r.gasOk)}`.padEnd(8),
@@ -248,7 +263,7 @@ async function main(): Promise<void> {
   const args = parseArgs(Bun.argv.slice(2));
   const numbers = args.numbers.length > 0 ? args.numbers : await corpusBlockNumbers();
   const reports: PeerBlockReport[] = [];
-  if (!args.json) console.log("    block    txs         gas         ms    root ms    Mgas/s  checks");
+  if (!args.json) console.log("    block    txs         gas         ms     cpu ms   root ms    Mgas/s  checks");
   for (const number of numbers) {
     const report = await runCorpusBlock(number, { stateKind: args.stateKind, runs: args.runs });
     reports.push(report);
@@ -261,6 +276,7 @@ async function main(): Promise<void> {
     console.log(
       `total: ${summary.blocks} blocks, ${summary.totalGas} gas in ${summary.totalMs.toFixed(0)} ms ` +
         `(state root ${summary.stateRootMs.toFixed(0)} ms) = ${summary.mgasPerSecond.toFixed(2)} Mgas/s ` +
+        `(CPU ${summary.totalCpuMs.toFixed(0)} ms = ${summary.mgasPerCpuSecond.toFixed(2)} Mgas/CPU-s) ` +
         `[state: ${summary.stateKind}, median of ${summary.runsPerBlock}]; ` +
         `mismatches: ${summary.mismatches.length === 0 ? "none" : summary.mismatches.join(", ")}`,
     );
