@@ -2,7 +2,7 @@ import { bytesToHex } from "@ethereumjs/util";
 import { encodeBlock } from "../chain/block-codec.ts";
 import { InvalidTransactionError } from "../chain/errors.ts";
 import { Fork } from "../chain/forks.ts";
-import { logsBloom, orBloom, type Receipt } from "../chain/receipts.ts";
+import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { LocationKind, MultiVersionMemory, ReadResult, ReadStatus, applyDelta, defaultCapacities } from "../mv/index.ts";
 import { allowedCpuCount } from "../native/index.ts";
@@ -22,7 +22,8 @@ import {
 } from "../vm/block.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { CodeStore } from "./code-store.ts";
-import { HALT_FALLBACK, type BlockJob, type TxExecution, type WorkerReport } from "./job.ts";
+import { HALT_FALLBACK, type BlockJob, type TxDetails, type WorkerReport } from "./job.ts";
+import { HAS_DETAILS, STATUS_SUCCESS, TxResults } from "./results.ts";
 import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
 
 /** How parallel the block really was. */
@@ -99,6 +100,7 @@ export class ParallelEngine {
   private mv: MultiVersionMemory | undefined;
   private scheduler: Scheduler | undefined;
   private readonly codes = CodeStore.create(4 << 20);
+  private results = TxResults.create(1024);
 
   private constructor(private readonly pool: WorkerPool<null, BlockJob, WorkerReport>) {}
 
@@ -136,6 +138,8 @@ export class ParallelEngine {
     const mv = this.memoryFor(txCount);
     const scheduler = this.schedulerFor(txCount);
     this.codes.reset();
+    if (this.results.capacity < txCount) this.results = TxResults.create(txCount);
+    this.results.reset(txCount);
 
     const job: BlockJob = {
       fork,
@@ -147,6 +151,7 @@ export class ParallelEngine {
       mv: mv.descriptor,
       scheduler: scheduler.descriptor(),
       codes: this.codes.buffer,
+      results: this.results.buffer,
       storageOnlyAccounts: shared.storageOnly,
       injectDelayMicros: options.injectDelayMicros,
       injectThrowAtTx: options.injectThrowAtTx,
@@ -170,8 +175,8 @@ export class ParallelEngine {
     }
     if (!scheduler.isDone()) throw new Error("parallel run ended before the block was done");
 
-    const finals = finalExecutions(reports, scheduler, txCount);
-    const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, finals);
+    const details = finalDetails(reports, this.results, scheduler, txCount);
+    const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
     const changes = settleState(mv, shared.storage, this.codes);
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
@@ -231,116 +236,130 @@ function overlayStorage(storage: Storage, changes: StateChanges): MemoryStorage 
   return copy;
 }
 
-/** Per transaction, the execution of its final incarnation. */
-function finalExecutions(reports: WorkerReport[], scheduler: Scheduler, txCount: number): TxExecution[] {
-  const finals: TxExecution[] = new Array(txCount);
+/** Per transaction, the details (logs, contract, invalidity) of its final incarnation. */
+function finalDetails(reports: WorkerReport[], results: TxResults, scheduler: Scheduler, txCount: number): (TxDetails | undefined)[] {
+  for (let i = 0; i < txCount; i++) {
+    const expected = scheduler.txStatus(i).incarnation;
+    if (results.incarnation(i) !== expected) {
+      throw new Error(`parallel run lost the result of transaction ${i} (incarnation ${expected})`);
+    }
+  }
+  const finals: (TxDetails | undefined)[] = new Array(txCount);
   for (const r of reports) {
-    for (const e of r.executions) {
-      const current = finals[e.tx];
-      if (current === undefined || e.incarnation > current.incarnation) finals[e.tx] = e;
+    for (const d of r.details) {
+      if (d.incarnation === results.incarnation(d.tx)) finals[d.tx] = d;
     }
   }
   for (let i = 0; i < txCount; i++) {
-    const expected = scheduler.txStatus(i).incarnation;
-    if (finals[i] === undefined || finals[i]!.incarnation !== expected) {
-      throw new Error(`parallel run lost the result of transaction ${i} (incarnation ${expected})`);
+    if ((results.flags(i) & HAS_DETAILS) !== 0 && finals[i] === undefined) {
+      throw new Error(`parallel run lost the logs of transaction ${i}`);
     }
   }
   return finals;
 }
 
+const NO_LOGS: Log[] = [];
+const EMPTY_BLOOM = new Uint8Array(256);
+
 /** Receipts in block order, with the checks that depend on the transactions before (gas, blobs). */
-function settleReceipts(block: Block, fork: Fork, finals: TxExecution[]) {
+function settleReceipts(block: Block, fork: Fork, results: TxResults, details: (TxDetails | undefined)[]) {
   const receipts: Receipt[] = [];
   const bloom = new Uint8Array(256);
   let gasUsed = 0n;
   let blobGasUsed = 0n;
   for (const tx of block.transactions) {
-    const e = finals[tx.index]!;
+    const d = details[tx.index];
+    const invalid = d?.invalid;
+    const reasonOnly = (message: string) => message.replace(/^transaction \d+: \w+: /, "");
     // The same error, for the same transaction, as sequential execution would raise.
-    const early = e.invalid && ["TYPE_NOT_SUPPORTED", "WRONG_CHAIN_ID", "NONCE_MAX"].includes(e.invalid.reason);
-    if (early) throw new InvalidTransactionError(tx.index, e.invalid!.reason, e.invalid!.message.replace(/^transaction \d+: \w+: /, ""));
+    if (invalid && ["TYPE_NOT_SUPPORTED", "WRONG_CHAIN_ID", "NONCE_MAX"].includes(invalid.reason)) {
+      throw new InvalidTransactionError(tx.index, invalid.reason, reasonOnly(invalid.message));
+    }
     const available = block.header.gasLimit - gasUsed;
     if (tx.gasLimit > available) {
       throw new InvalidTransactionError(tx.index, "GAS_LIMIT_EXCEEDS_BLOCK", `gas limit ${tx.gasLimit} exceeds the block's remaining ${available}`);
     }
-    if (e.invalid) throw new InvalidTransactionError(tx.index, e.invalid.reason, e.invalid.message.replace(/^transaction \d+: \w+: /, ""));
-    gasUsed += e.gasUsed;
-    blobGasUsed += e.blobGasUsed;
-    checkBlobGas(block, fork, blobGasUsed, tx.index);
-    const receiptBloom = logsBloom(e.logs);
-    orBloom(bloom, receiptBloom);
+    if (invalid) throw new InvalidTransactionError(tx.index, invalid.reason, reasonOnly(invalid.message));
+    const txGas = results.gasUsed(tx.index);
+    gasUsed += txGas;
+    const txBlobGas = tx.type === 3 ? results.blobGasUsed(tx.index) : 0n;
+    blobGasUsed += txBlobGas;
+    if (txBlobGas !== 0n) checkBlobGas(block, fork, blobGasUsed, tx.index);
+    const logs = d?.logs ?? NO_LOGS;
+    const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : logsBloom(logs);
+    if (logs.length > 0) orBloom(bloom, receiptBloom);
     receipts.push({
       type: tx.type,
-      status: e.status,
-      gasUsed: e.gasUsed,
+      status: (results.flags(tx.index) & STATUS_SUCCESS) !== 0 ? 1 : 0,
+      gasUsed: txGas,
       cumulativeGasUsed: gasUsed,
-      logs: e.logs,
-      logsBloom: receiptBloom,
-      contractAddress: e.contractAddress,
+      logs: logs.length === 0 ? [] : logs,
+      logsBloom: logs.length === 0 ? new Uint8Array(256) : receiptBloom,
+      contractAddress: d?.contractAddress,
     });
   }
   return { receipts, gasUsed, blobGasUsed, bloom };
 }
 
+interface SettledAccount {
+  account?: Uint32Array;
+  accountDelta?: { delta: Uint32Array; flags: number };
+  codeHash?: Hex;
+  slots: Map<bigint, bigint>;
+}
+
 /** The final value of every location some transaction wrote, as per-account changes. */
 function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeStore): StateChanges {
-  const changes: StateChanges = new Map();
   const result = new ReadResult();
-  const words = new Uint32Array(11);
   const locations = mv.locations;
   const count = locations.count;
-  const touched = new Map<AddressHex, { account: boolean; code: boolean; slots: bigint[] }>();
+  const keyWords = new Uint32Array(14);
+  const byAddress = new Map<AddressHex, SettledAccount>();
   for (let id = 0; id < count; id++) {
-    if (mv.lastWriter(id) === null) continue;
+    const status = mv.finalValue(id, result);
+    // BASE without deltas: nobody wrote it (only read it, or wrote and then un-wrote it).
+    if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
     const key = locations.keyOf(id);
+    void keyWords;
     const address = key.address as AddressHex;
-    let t = touched.get(address);
-    if (t === undefined) {
-      t = { account: false, code: false, slots: [] };
-      touched.set(address, t);
+    let a = byAddress.get(address);
+    if (a === undefined) {
+      a = { slots: new Map() };
+      byAddress.set(address, a);
     }
-    if (key.kind === LocationKind.ACCOUNT) t.account = true;
-    else if (key.kind === LocationKind.CODE) t.code = true;
-    else t.slots.push(key.slot!);
+    if (key.kind === LocationKind.ACCOUNT) {
+      if (status === ReadStatus.VALUE) a.account = result.value.slice();
+      else a.accountDelta = { delta: result.delta.slice(), flags: result.deltaFlags };
+    } else if (key.kind === LocationKind.CODE) {
+      a.codeHash = decodeCodeHash(result.value);
+    } else {
+      a.slots.set(key.slot!, readU256(result.value, 0));
+    }
   }
-  for (const [address, t] of touched) {
-    const baseInfo = base.account(address);
-    let codeHash = baseInfo?.codeHash ?? EMPTY_CODE_HASH;
+  const changes: StateChanges = new Map();
+  const words = new Uint32Array(11);
+  for (const [address, a] of byAddress) {
+    const before = a.account === undefined || a.codeHash === undefined ? base.account(address) : undefined;
+    const codeHash = a.codeHash ?? before?.codeHash ?? EMPTY_CODE_HASH;
     let code: Uint8Array | undefined;
-    if (t.code) {
-      const status = mv.finalValue(locations.idOfHex(LocationKind.CODE, address), result);
-      if (status === ReadStatus.VALUE) {
-        codeHash = decodeCodeHash(result.value);
-        code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
-      }
+    if (a.codeHash !== undefined) {
+      code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
     }
-    let exists = baseInfo !== undefined;
-    let balance = baseInfo?.balance ?? 0n;
-    let nonce = baseInfo?.nonce ?? 0n;
-    if (t.account) {
-      const status = mv.finalValue(locations.idOfHex(LocationKind.ACCOUNT, address), result);
-      if (status === ReadStatus.VALUE) words.set(result.value);
-      else {
-        encodeAccount(exists, balance, nonce, words);
-        if (result.deltaCount > 0) applyDelta(words, result.delta, result.deltaFlags);
-      }
-      ({ exists, balance, nonce } = decodeAccount(words, codeHash));
+    if (a.account !== undefined) words.set(a.account);
+    else {
+      encodeAccount(before !== undefined, before?.balance ?? 0n, before?.nonce ?? 0n, words);
+      if (a.accountDelta !== undefined) applyDelta(words, a.accountDelta.delta, a.accountDelta.flags);
     }
-    const change: AccountChange = {
+    const { exists, balance, nonce } = decodeAccount(words, codeHash);
+    changes.set(address, {
       deleted: !exists,
       balance: exists ? balance : 0n,
       nonce: exists ? nonce : 0n,
       codeHash: exists ? codeHash : EMPTY_CODE_HASH,
       code,
       storageCleared: false,
-      storage: new Map(),
-    };
-    for (const slot of t.slots) {
-      mv.finalValue(locations.idOfHex(LocationKind.STORAGE, address, slot), result);
-      change.storage.set(slot, readU256(result.value, 0));
-    }
-    changes.set(address, change);
+      storage: a.slots,
+    });
   }
   return changes;
 }

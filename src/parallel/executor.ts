@@ -7,7 +7,8 @@ import type { ForkVm } from "../vm/evm.ts";
 import { executeTransaction, type BlockEnv, type TxOutcome } from "../vm/transaction.ts";
 import type { ExecOutcome, TxTaskExecutor } from "../workers/loop.ts";
 import type { CodeStore } from "./code-store.ts";
-import type { BlockJob, TxExecution } from "./job.ts";
+import type { BlockJob, TxDetails } from "./job.ts";
+import type { TxResults } from "./results.ts";
 import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
 import { collectWrites } from "./writes.ts";
@@ -17,7 +18,7 @@ import { collectWrites } from "./writes.ts";
  * multi-version memory: the EVM side of Block-STM (the generic loop is workers/loop.ts).
  */
 export class EvmTxExecutor implements TxTaskExecutor {
-  readonly executions = new Map<number, TxExecution>();
+  readonly details = new Map<number, TxDetails>();
   executeMs = 0;
   private readonly source: MvStateSource;
   private readonly ids: LocationIds;
@@ -38,6 +39,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     private readonly mv: MultiVersionMemory,
     private readonly codes: CodeStore,
     storage: SharedStorage,
+    private readonly results: TxResults,
   ) {
     this.ids = new LocationIds(mv.locations);
     this.source = new MvStateSource(mv, storage, codes, this.ids);
@@ -76,21 +78,17 @@ export class EvmTxExecutor implements TxTaskExecutor {
     return this.finish(txIdx, incarnation, t0, pending, undefined);
   }
 
-  /** Records the execution's reads and writes (or its blocked read, or its invalidity). */
+  /** Records the execution's reads, writes and results (or its blocked read, or its invalidity). */
   private finish(txIdx: number, incarnation: number, t0: number, outcome: TxOutcome | undefined, error: unknown): ExecOutcome {
-    let execution: TxExecution;
+    let details: TxDetails | undefined;
     try {
       if (error !== undefined) throw error;
-      collectWrites(outcome!.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.storageOnly, this.writeSet, this.scratch);
-      execution = {
-        tx: txIdx,
-        incarnation,
-        status: outcome!.status,
-        gasUsed: outcome!.gasUsed,
-        blobGasUsed: outcome!.blobGasUsed,
-        logs: outcome!.logs,
-        contractAddress: outcome!.contractAddress,
-      };
+      const o = outcome!;
+      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.storageOnly, this.writeSet, this.scratch);
+      if (o.logs.length > 0 || o.contractAddress !== undefined) {
+        details = { tx: txIdx, incarnation, logs: o.logs, contractAddress: o.contractAddress };
+      }
+      this.results.write(txIdx, incarnation, o.status === 1, details !== undefined, o.gasUsed, o.blobGasUsed);
     } catch (e) {
       if (e instanceof ReadBlocked) {
         this.executeMs += performance.now() - t0;
@@ -101,12 +99,13 @@ export class EvmTxExecutor implements TxTaskExecutor {
       if (!(e instanceof InvalidTransactionError)) throw e;
       // Invalid in this view of the state; validation decides whether that view was right.
       this.writeSet.clear();
-      execution = { tx: txIdx, incarnation, status: 0, gasUsed: 0n, blobGasUsed: 0n, logs: [], invalid: { reason: e.reason, message: e.message } };
+      details = { tx: txIdx, incarnation, logs: [], invalid: { reason: e.reason, message: e.message } };
+      this.results.write(txIdx, incarnation, false, true, 0n, 0n);
     }
     this.executeMs += performance.now() - t0;
+    if (details !== undefined) this.details.set(txIdx, details);
     this.mv.recordReads(txIdx, incarnation, this.source.reads);
     this.done.wroteNewLocation = this.mv.recordWrites(txIdx, incarnation, this.writeSet).wroteNewLocation;
-    this.executions.set(txIdx, execution);
     return this.done;
   }
 

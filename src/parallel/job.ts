@@ -23,6 +23,8 @@ export interface BlockJob {
   mv: MultiVersionMemoryDescriptor;
   scheduler: SchedulerDescriptor;
   codes: SharedArrayBuffer;
+  /** Per-transaction results (layout: results.ts). */
+  results: SharedArrayBuffer;
   /** Accounts of the pre-state with storage but neither code nor nonce (see writes.ts). */
   storageOnlyAccounts: string[];
   /** Test hooks: random delays (µs, up to) and a transaction whose execution throws. */
@@ -30,13 +32,14 @@ export interface BlockJob {
   injectThrowAtTx?: number;
 }
 
-/** The receipt data of one executed incarnation. */
-export interface TxExecution {
+/**
+ * What the shared results (results.ts) cannot hold: logs, a created contract, invalidity.
+ * Kept by the worker for the incarnation it executed; the main thread uses the one whose
+ * incarnation is the final one.
+ */
+export interface TxDetails {
   tx: number;
   incarnation: number;
-  status: 0 | 1;
-  gasUsed: bigint;
-  blobGasUsed: bigint;
   logs: Log[];
   contractAddress?: Hex;
   /** The transaction is invalid in this incarnation's view of the state. */
@@ -44,7 +47,7 @@ export interface TxExecution {
 }
 
 export interface WorkerReport {
-  executions: TxExecution[];
+  details: TxDetails[];
   stats: SchedulerStats;
   /** Set when the block must be re-run sequentially, with the reason. */
   fallback?: string;

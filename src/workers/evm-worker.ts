@@ -4,6 +4,7 @@ import { MultiVersionMemory } from "../mv/index.ts";
 import { CodeStore } from "../parallel/code-store.ts";
 import { EvmTxExecutor } from "../parallel/executor.ts";
 import { HALT_FALLBACK, type BlockJob, type WorkerReport } from "../parallel/job.ts";
+import { TxResults } from "../parallel/results.ts";
 import { NeedsSequentialFallback } from "../parallel/writes.ts";
 import { HALT_WORKER_ERROR, Scheduler } from "../scheduler/index.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
@@ -35,7 +36,7 @@ serveWorker<null, BlockJob, WorkerReport>({
     const codes = new CodeStore(job.codes);
     const vm = await forkVm(job.fork);
     const env = environmentFor({ header: block.header, transactions: [], uncles: [], withdrawals: undefined }, job.fork);
-    const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, storage);
+    const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, storage, new TxResults(job.results));
     let fallback: string | undefined;
     let stats;
     try {
@@ -48,7 +49,7 @@ serveWorker<null, BlockJob, WorkerReport>({
       stats = scheduler.stats();
     }
     return {
-      executions: [...executor.executions.values()],
+      details: [...executor.details.values()],
       stats,
       fallback,
       executeMs: executor.executeMs,
