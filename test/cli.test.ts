@@ -90,6 +90,18 @@ describe("pevm <block-dir>", () => {
     expect(JSON.parse(r.stdout).mode).toBe("sequential");
   }, 60_000);
 
+  test("--workers 2 forces the parallel engine and reports its counters", () => {
+    const r = pevm("--json", "--workers", "2", join(BLOCKS, BYZANTIUM_ON_BLOCK));
+    expect(r.exitCode).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.mode).toBe("parallel");
+    expect(report.workers).toBe(2);
+    expect(report.executions).toBeGreaterThanOrEqual(report.txs);
+    expect(typeof report.validations).toBe("number");
+    expect("fallback" in report).toBe(true);
+  }, 60_000);
+
   test("--fork with an unknown name exits 2 naming the fork", () => {
     const r = pevm("--fork", "Atlantis", join(BLOCKS, SMALL_BLOCK));
     expect(r.exitCode).toBe(2);
@@ -150,6 +162,32 @@ describe("pevm <block-dir>", () => {
     writeFileSync(join(reloaded, "pre_state.json"), readFileSync(file));
     expect(pevm(reloaded, ...SIDE_FILES).exitCode).toBe(2); // nonce 1 now: the same tx is too low
   }, 60_000);
+
+  test("--state-root adds the computed root and its check", () => {
+    const r = pevm("--json", "--state-root", join(BLOCKS, SMALL_BLOCK));
+    const report = JSON.parse(r.stdout);
+    expect(report.stateRoot).toMatch(/^0x[0-9a-f]{64}$/);
+    // The corpus pre-state is partial, so the root cannot match the header's.
+    expect(report.checks.stateRoot).toBe(false);
+    expect(r.exitCode).toBe(1);
+  }, 60_000);
+});
+
+describe("pevm statetest", () => {
+  const STATE_TESTS = join(ROOT, "data", "ethereum-tests", "GeneralStateTests");
+
+  test("runs a state-test file and ends with the counts", () => {
+    const r = pevm("statetest", join(STATE_TESTS, "stExample", "add11.json"));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^1 passed, 0 failed/);
+  }, 60_000);
+
+  test("a missing path exits 2 naming it", () => {
+    const r = pevm("statetest", join(temp, "no-such-test.json"));
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("no-such-test.json");
+    noStackTrace(r.stderr);
+  });
 });
 
 describe("bad options", () => {

@@ -22,6 +22,8 @@ export interface StateTestCommand {
   paths: string[];
   sequential: boolean;
   workers: number | undefined;
+  /** Only the cases of this fork (as named in the test files' post sections). */
+  fork: string | undefined;
   json: boolean;
 }
 
@@ -39,7 +41,9 @@ export const USAGE = `usage:
     --state-root                         also compute the post-state root (needs a full pre-state)
     --dump-state FILE                    write the post-state in the pre_state.json format
     --bytecodes FILE --block-hashes FILE default: next to block.json, else two levels up
-  bun run pevm statetest <file-or-dir>...  run ethereum/tests state tests`;
+  bun run pevm statetest <file-or-dir>...  run ethereum/tests state tests, end with "N passed, N failed"
+    --sequential | --workers N | --fork NAME (only that fork's cases) | --json (one line per case)
+exit codes: 0 all match, 1 a block or test differs, 2 bad input, 3 internal error`;
 
 /** Parses argv (without the runtime and script). Throws InputError naming the bad option. */
 export function parseArgs(argv: string[]): Command {
@@ -82,10 +86,12 @@ export function parseArgs(argv: string[]): Command {
   }
 
   if (isStateTest) {
-    for (const name of ["--fork", "--state-root", "--dump-state", "--bytecodes", "--block-hashes"]) {
+    for (const name of ["--state-root", "--dump-state", "--bytecodes", "--block-hashes"]) {
       if (flags.has(name) || values.has(name)) throw new InputError("not supported by statetest", undefined, name);
     }
-    return { kind: "statetest", paths: positional, sequential, workers, json: flags.has("--json") };
+    const fork = values.get("--fork");
+    if (fork !== undefined) parseForkName(fork); // rejects an unknown name up front
+    return { kind: "statetest", paths: positional, sequential, workers, fork, json: flags.has("--json") };
   }
 
   const forkValue = values.get("--fork");

@@ -5,6 +5,7 @@
  * 2 bad input (one line naming the file, field or transaction), 3 internal error.
  */
 import { InputError, InvalidTransactionError } from "../chain/errors.ts";
+import { closeEngines } from "../index.ts";
 import { parseArgs, USAGE, type BlockCommand } from "./args.ts";
 import { reportJson, BlockTable } from "./report.ts";
 import { runBlockDir } from "./run-block.ts";
@@ -23,7 +24,7 @@ function isUserError(e: unknown): e is InputError | InvalidTransactionError {
 async function runBlocks(cmd: BlockCommand): Promise<number> {
   const out = (line: string) => process.stdout.write(line + "\n");
   const table = cmd.json ? undefined : new BlockTable(out, cmd.stateRoot);
-  const hooks = await postStateHooks(cmd);
+  const hooks = postStateHooks(cmd);
   let exit = EXIT_OK;
   let badInput = 0;
   for (const dir of cmd.dirs) {
@@ -77,5 +78,6 @@ async function main(argv: string[]): Promise<number> {
 if (import.meta.main) {
   // Exit explicitly: a parallel engine's idle workers must not keep the process alive.
   const code = await main(Bun.argv.slice(2));
+  await closeEngines();
   process.exit(code);
 }

@@ -1,15 +1,24 @@
-import { InputError } from "../chain/errors.ts";
 import type { Hex } from "../chain/types.ts";
 import type { BlockResult, LoadedBlock } from "../index.ts";
+import { applyChanges, stateRoot } from "../state/state-root.ts";
 import type { BlockCommand } from "./args.ts";
+import { serializePreState, writeFileAtomic } from "./dump-state.ts";
 
 export interface PostStateHooks {
   stateRoot?: (loaded: LoadedBlock, result: BlockResult) => Promise<Hex>;
   dumpState?: (file: string, loaded: LoadedBlock, result: BlockResult) => Promise<void>;
 }
 
-/** Post-state work for --state-root and --dump-state; needs src/state/state-root.ts (not there yet). */
-export async function postStateHooks(cmd: BlockCommand): Promise<PostStateHooks> {
-  if (!cmd.stateRoot && cmd.dumpState === undefined) return {};
-  throw new InputError("not available yet: src/state/state-root.ts has not landed", undefined, cmd.stateRoot ? "--state-root" : "--dump-state");
+/** Post-state work for --state-root and --dump-state, only when asked for (both walk the whole state). */
+export function postStateHooks(cmd: BlockCommand): PostStateHooks {
+  return {
+    stateRoot: cmd.stateRoot ? (loaded, result) => stateRoot(loaded.storage, result.changes) : undefined,
+    dumpState:
+      cmd.dumpState === undefined
+        ? undefined
+        : async (file, loaded, result) => {
+            // The pre-state is not needed after this block: turn it into the post-state in place.
+            writeFileAtomic(file, serializePreState(applyChanges(loaded.storage, result.changes)));
+          },
+  };
 }

@@ -88,7 +88,7 @@ export class BlockTable {
         r.ms.toFixed(1),
         r.rootMs.toFixed(1),
         mgasPerSecond(r.gasUsed, r.ms),
-        r.workers !== null && r.mode !== "sequential" ? `${r.mode}/${r.workers}` : r.mode,
+        r.mode === "parallel" ? `parallel/${r.workers}` : r.mode,
       ]),
     );
   }

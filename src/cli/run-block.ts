@@ -24,17 +24,23 @@ export interface BlockReport {
   ms: number;
   rootMs: number;
   mode: string;
-  workers: number | null;
+  /** 0 when sequential. */
+  workers: number;
   /** Parallel-engine counters, when the result carries them. */
   engine: EngineStats;
 }
 
 export interface EngineStats {
+  /** Why the automatic choice went the way it did. */
+  modeReason?: string;
   executions?: number;
   reExecutions?: number;
   validations?: number;
-  fallback?: boolean | string;
+  /** Why a parallel run was redone sequentially; null when it was not. */
+  fallback?: string | null;
 }
+
+type ExecutedBlock = Awaited<ReturnType<typeof executeBlock>>;
 
 export interface RunOptions extends PevmOptions {
   bytecodes?: string;
@@ -46,7 +52,7 @@ export interface RunOptions extends PevmOptions {
 export interface BlockRun {
   report: BlockReport;
   loaded: LoadedBlock;
-  result: BlockResult;
+  result: ExecutedBlock;
 }
 
 /** Loads, executes and checks one block directory. Throws InputError / InvalidTransactionError. */
@@ -90,8 +96,8 @@ export async function runBlockDir(dir: string, options: RunOptions): Promise<Blo
     loadMs,
     ms,
     rootMs,
-    mode: stats.mode ?? requestedMode(options),
-    workers: stats.workers ?? (sequential ? 1 : (workers ?? null)),
+    mode: stats.mode,
+    workers: stats.workers,
     engine: stats.engine,
   };
   return { report, loaded, result };
@@ -101,25 +107,16 @@ function compare<T>(actual: T, expected: T | undefined): boolean | null {
   return expected === undefined ? null : actual === expected;
 }
 
-function requestedMode(options: PevmOptions): string {
-  if (options.sequential) return "sequential";
-  return options.workers ? "parallel" : "auto";
-}
-
-/**
- * The parallel engine reports what it actually did in `result.stats` (mode, workers,
- * counters); read it loosely so that this CLI works before and after the engine lands.
- */
-function engineStatsOf(result: BlockResult): { mode?: string; workers?: number; engine: EngineStats } {
-  const raw = (result as { stats?: unknown }).stats;
-  if (typeof raw !== "object" || raw === null) return { engine: {} };
-  const s = raw as Record<string, unknown>;
-  const num = (v: unknown): number | undefined => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined);
+/** What the engine actually did: the mode it chose (and why), and the parallel counters. */
+function engineStatsOf(result: ExecutedBlock): { mode: string; workers: number; engine: EngineStats } {
   const engine: EngineStats = {};
-  for (const key of ["executions", "reExecutions", "validations"] as const) {
-    const v = num(s[key]);
-    if (v !== undefined) engine[key] = v;
+  if (result.mode.reason !== undefined) engine.modeReason = result.mode.reason;
+  const stats = result.stats;
+  if (stats !== undefined) {
+    engine.executions = stats.executions;
+    engine.reExecutions = stats.reExecutions;
+    engine.validations = stats.validations;
+    engine.fallback = stats.fallback;
   }
-  if (typeof s.fallback === "boolean" || typeof s.fallback === "string") engine.fallback = s.fallback;
-  return { mode: typeof s.mode === "string" ? s.mode : undefined, workers: num(s.workers), engine };
+  return { mode: result.mode.mode, workers: result.mode.workers, engine };
 }

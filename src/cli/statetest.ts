@@ -1,8 +1,33 @@
-import { InputError } from "../chain/errors.ts";
+import { forkName, parseForkName } from "../chain/forks.ts";
+import { formatCounts, runStateTests, type CaseResult } from "../statetest/index.ts";
 import type { StateTestCommand } from "./args.ts";
 
-/** `pevm statetest`: delegates to the shared runner in src/statetest/ (not there yet). */
+/**
+ * `pevm statetest <file-or-dir>...`: the shared ethereum/tests runner. Prints each failure as its
+ * file finishes (or every case as a JSON line with --json), then "N passed, N failed, N skipped".
+ * Exit 1 when any case failed.
+ */
 export async function runStateTestCommand(cmd: StateTestCommand): Promise<number> {
-  void cmd;
-  throw new InputError("not available yet: the state-test runner (src/statetest/) has not landed", undefined, "statetest");
+  const out = (line: string) => process.stdout.write(line + "\n");
+  const forks = cmd.fork === undefined ? undefined : [forkName(parseForkName(cmd.fork)), cmd.fork];
+  const { counts } = await runStateTests(
+    cmd.paths,
+    { sequential: cmd.sequential, workers: cmd.workers },
+    {
+      filter: forks === undefined ? undefined : { forks },
+      onFile: (_file, results) => {
+        for (const r of results) {
+          if (cmd.json) out(JSON.stringify(r));
+          else if (r.status === "fail") out(`FAIL ${r.name}: ${firstLine(r.reason)}`);
+        }
+      },
+    },
+  );
+  if (cmd.json) out(JSON.stringify({ summary: true, ...counts }));
+  else out(formatCounts(counts));
+  return counts.failed > 0 ? 1 : 0;
+}
+
+function firstLine(reason: CaseResult["reason"]): string {
+  return (reason ?? "").split("\n")[0]!;
 }
