@@ -14,7 +14,7 @@ const SMALL_SENDER = "0xa1e4380a3b1f749673e270229993ee55f35663b4";
 const BYZANTIUM_ON_BLOCK = "9068998";
 
 function pevm(...args: string[]) {
-  const proc = Bun.spawnSync(["bun", join(ROOT, "src", "cli", "main.ts"), ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawnSync([process.execPath, join(ROOT, "src", "cli", "main.ts"), ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   return { exitCode: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
 }
 
