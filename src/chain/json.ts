@@ -197,5 +197,5 @@ export function parseBlock(file: string, json: unknown): Block {
       })
     : [];
   const uncleCount = r.has("uncles") ? r.array("uncles").length : 0;
-  return Object.assign({ header, transactions, uncles, withdrawals }, { uncleCount });
+  return { header, transactions, uncles, uncleCount, withdrawals };
 }

@@ -76,5 +76,7 @@ export interface Block {
   transactions: Transaction[];
   /** Uncle miners are not in the corpus (`uncles` holds hashes only): rewards need headers. */
   uncles: { number: bigint; coinbase: AddressHex }[];
+  /** How many uncles the block includes (its miner earns 1/32 of the reward for each). */
+  uncleCount?: number;
   withdrawals: Withdrawal[] | undefined;
 }

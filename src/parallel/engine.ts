@@ -37,6 +37,8 @@ export interface ParallelStats extends SchedulerStats {
 }
 
 export interface ParallelOptions extends ExecuteOptions {
+  /** Internal: how often this block was re-run with grown shared arenas. */
+  capacityRetries?: number;
   /** Test hooks (see BlockJob). */
   injectDelayMicros?: number;
   injectThrowAtTx?: number;
@@ -99,7 +101,9 @@ export function shareBlock(block: Block): SharedBlock {
 export class ParallelEngine {
   private mv: MultiVersionMemory | undefined;
   private scheduler: Scheduler | undefined;
-  private readonly codes = CodeStore.create(4 << 20);
+  private codes = CodeStore.create(4 << 20);
+  /** Grows when a block overflowed the multi-version memory's arenas. */
+  private growthFactor = 1;
   private results = TxResults.create(1024);
 
   private constructor(private readonly pool: WorkerPool<null, BlockJob, WorkerReport>) {}
@@ -156,10 +160,22 @@ export class ParallelEngine {
       injectDelayMicros: options.injectDelayMicros,
       injectThrowAtTx: options.injectThrowAtTx,
     };
-    const reports = await this.pool.run(job, {
-      timeoutMs: options.timeoutMs ?? 600_000,
-      onFailure: () => scheduler.halt(),
-    });
+    let reports: WorkerReport[];
+    try {
+      reports = await this.pool.run(job, {
+        timeoutMs: options.timeoutMs ?? 600_000,
+        onFailure: () => scheduler.halt(),
+      });
+    } catch (error) {
+      // Shared arenas are sized from the block; one that was too small is grown, and the
+      // block runs again from scratch (nothing of the failed run is kept).
+      if (error instanceof Error && /MvCapacityError|CodeStoreFullError/.test(error.message) && (options.capacityRetries ?? 0) < 3) {
+        this.growthFactor *= 4;
+        if (/CodeStoreFullError/.test(error.message)) this.codes = CodeStore.create(this.codes.buffer.byteLength * 4);
+        return this.execute(block, storage, { ...options, capacityRetries: (options.capacityRetries ?? 0) + 1 });
+      }
+      throw error;
+    }
 
     const stats: ParallelStats = { ...emptyStats(), workers: this.pool.size, fallback: null, executeMs: 0, workerMs: 0 };
     for (const r of reports) {
@@ -196,9 +212,25 @@ export class ParallelEngine {
   }
 
   private memoryFor(txCount: number): MultiVersionMemory {
-    const wanted = defaultCapacities({ txCount });
+    const base = defaultCapacities({ txCount, readsPerTx: 32, writesPerTx: 8 });
+    const g = this.growthFactor;
+    const wanted = {
+      ...base,
+      locationCapacity: Math.ceil(base.locationCapacity * g),
+      entryCapacity: Math.ceil(base.entryCapacity * g),
+      writeArenaWords: Math.ceil(base.writeArenaWords * g),
+      readArenaWords: Math.ceil(base.readArenaWords * g),
+    };
     const mv = this.mv;
-    if (mv === undefined || mv.capacities.txCapacity < txCount || mv.capacities.locationCapacity < wanted.locationCapacity) {
+    const c = mv?.capacities;
+    if (
+      mv === undefined ||
+      c!.txCapacity < txCount ||
+      c!.locationCapacity < wanted.locationCapacity ||
+      c!.entryCapacity < wanted.entryCapacity ||
+      c!.writeArenaWords < wanted.writeArenaWords ||
+      c!.readArenaWords < wanted.readArenaWords
+    ) {
       this.mv = MultiVersionMemory.create(wanted);
     } else {
       mv.reset(txCount);

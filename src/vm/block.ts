@@ -70,7 +70,7 @@ export function applyBlockPrologue(block: Block, fork: Fork, state: BlockState, 
 }
 
 /** Block-level changes after the last transaction: mining rewards and withdrawals. */
-export function applyBlockEpilogue(block: Block & { uncleCount?: number }, fork: Fork, state: BlockState): number {
+export function applyBlockEpilogue(block: Block, fork: Fork, state: BlockState): number {
   const reward = minerReward(fork);
   const uncleCount = block.uncleCount ?? block.uncles.length;
   let unrewarded = 0;
