@@ -388,7 +388,8 @@ function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeSto
       balance: exists ? balance : 0n,
       nonce: exists ? nonce : 0n,
       codeHash: exists ? codeHash : EMPTY_CODE_HASH,
-      code,
+      // As sequential BlockState: a deleted account carries no code.
+      code: exists ? code : undefined,
       storageCleared: false,
       storage: a.slots,
     });
