@@ -44,6 +44,11 @@ export class MvStateSource implements StateSource {
     return status;
   }
 
+  codeHash(address: AddressHex): Hex {
+    if (this.read(this.ids.code(address)) === ReadStatus.VALUE) return decodeCodeHash(this.result.value);
+    return this.base.account(address)?.codeHash ?? EMPTY_CODE_HASH;
+  }
+
   account(address: AddressHex): AccountInfo | undefined {
     const ids = this.ids;
     const r = this.result;

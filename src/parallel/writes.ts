@@ -54,8 +54,19 @@ export function collectWrites(
   }
   const own = writes.accounts.get(coinbase);
   const folded = own !== undefined && (own.infoChanged || own.deleted);
-  if (!folded && (fee !== 0n || writes.beneficiaryTouch)) {
-    const flags = (fee !== 0n || !eip161 ? ACCOUNT_EXISTS : 0) | (eip161 ? ACCOUNT_TOUCHED : 0);
-    out.add(ids.account(coinbase), encodeDelta(fee, flags, scratch), true);
+  const credit = writes.credit;
+  // One DELTA per location and transaction: a transfer to the beneficiary adds to its fee.
+  const creditToCoinbase = credit !== undefined && credit.address === coinbase;
+  if (credit !== undefined && !creditToCoinbase) {
+    out.add(ids.account(credit.address), encodeDelta(credit.amount, creditFlags(credit.amount, eip161), scratch), true);
   }
+  const coinbaseAmount = fee + (creditToCoinbase ? credit.amount : 0n);
+  if (!folded && (coinbaseAmount !== 0n || writes.beneficiaryTouch)) {
+    out.add(ids.account(coinbase), encodeDelta(coinbaseAmount, creditFlags(coinbaseAmount, eip161), scratch), true);
+  }
+}
+
+/** A credit creates the account unless it is zero after EIP-161, and after it counts as a touch. */
+function creditFlags(amount: bigint, eip161: boolean): number {
+  return (amount !== 0n || !eip161 ? ACCOUNT_EXISTS : 0) | (eip161 ? ACCOUNT_TOUCHED : 0);
 }

@@ -15,6 +15,10 @@ export class BlockState implements StateSource {
     private readonly clearEmptyAccounts: boolean,
   ) {}
 
+  codeHash(address: AddressHex): Hex {
+    return this.account(address)?.codeHash ?? EMPTY_CODE_HASH;
+  }
+
   account(address: AddressHex): AccountInfo | undefined {
     const c = this.changes.get(address);
     if (c === undefined) return this.base.account(address);

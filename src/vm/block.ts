@@ -121,6 +121,8 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
     const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
     const outcome = pending instanceof Promise ? await pending : pending;
     state.apply(outcome.writes);
+    const credit = outcome.writes.credit;
+    if (credit !== undefined) state.credit(credit.address, credit.amount, true);
     state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
     gasUsed += outcome.gasUsed;
     blobGasUsed += outcome.blobGasUsed;

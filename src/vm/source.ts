@@ -11,6 +11,8 @@ import type { AccountInfo } from "../state/types.ts";
  */
 export interface StateSource {
   account(address: AddressHex): AccountInfo | undefined;
+  /** Only the code hash (EMPTY_CODE_HASH for no code or no account): what a plain transfer needs. */
+  codeHash(address: AddressHex): Hex;
   storage(address: AddressHex, slot: bigint): bigint;
   code(codeHash: Hex): Uint8Array;
   blockHash(number: bigint): Hex | undefined;
@@ -48,4 +50,10 @@ export interface TxWrites {
    * (before EIP-161 a zero credit still creates an empty account; after, it does not).
    */
   beneficiaryTouch: boolean;
+  /**
+   * A plain transfer's value, credited lazily to its recipient (an account without code): the
+   * transaction never reads the recipient's balance, so transfers to one hot address do not
+   * conflict. Same creation rules as the beneficiary's credit.
+   */
+  credit?: { address: AddressHex; amount: bigint };
 }

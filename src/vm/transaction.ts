@@ -184,18 +184,18 @@ export function executeTransaction(
   state.setNonce(sender, sender.nonce + 1n);
 
   const to = tx.to;
-  const recipient = to === undefined ? undefined : state.load(to);
-  if (recipient !== undefined && recipient.codeHash === EMPTY_CODE_HASH && !isLowAddress(to!)) {
-    // A plain value transfer: no code runs, so the interpreter is not needed (and nothing
-    // here awaits: the common case stays synchronous).
-    if (tx.value !== 0n || !recipient.exists) {
-      if (tx.value !== 0n || fork < Fork.SpuriousDragon) state.setBalance(recipient, recipient.balance + tx.value);
-    } else if (fork >= Fork.SpuriousDragon && recipient.balance === 0n && recipient.nonce === 0n) {
-      state.remove(recipient, true); // EIP-161: a touched empty account is removed
+  if (to !== undefined && !isLowAddress(to)) {
+    // A plain value transfer (no code at the recipient): no interpreter, nothing awaits, and
+    // the recipient is credited lazily (TxWrites.credit) without reading its balance.
+    // Sending to oneself goes through the account the transaction already holds.
+    const codeHash = state.has(to) ? state.load(to).codeHash : state.codeHashOnly(to);
+    if (codeHash === EMPTY_CODE_HASH) {
+      const credit = to === tx.from ? undefined : { address: to, amount: tx.value };
+      const senderNow = state.load(tx.from);
+      if (credit === undefined) state.setBalance(senderNow, senderNow.balance); // value to oneself
+      else state.setBalance(senderNow, senderNow.balance - tx.value);
+      return finishTransaction(vm, env, tx, { status: 1, executionGasUsed: 0n, refund: 0n, logs: NO_LOGS }, intrinsic, gasPrice, blobGasUsed, credit);
     }
-    const senderNow = state.load(tx.from); // the same object as recipient when sending to oneself
-    state.setBalance(senderNow, senderNow.balance - tx.value);
-    return finishTransaction(vm, env, tx, { status: 1, executionGasUsed: 0n, refund: 0n, logs: NO_LOGS }, intrinsic, gasPrice, blobGasUsed);
   }
   vm.blockHashes.lookup = (n) => source.blockHash(n);
   return executeInEvm(vm, env, tx, intrinsic, gasPrice, blobGasUsed);
@@ -234,6 +234,7 @@ function finishTransaction(
   intrinsic: bigint,
   gasPrice: bigint,
   blobGasUsed: bigint,
+  credit?: TxWrites["credit"],
 ): TxOutcome {
   const fork = env.fork;
   const state = vm.state;
@@ -257,7 +258,7 @@ function finishTransaction(
     blobGasUsed,
     logs: execution.logs,
     contractAddress: execution.contractAddress,
-    writes: state.writes(fee, true),
+    writes: state.writes(fee, true, credit),
   };
 }
 

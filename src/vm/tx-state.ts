@@ -283,7 +283,17 @@ export class TxState {
   // ---- end of transaction ----
 
   /** The transaction's writes, for the block state or the multi-version memory. */
-  writes(beneficiaryFee: bigint, beneficiaryTouch: boolean): TxWrites {
+  /** Whether the transaction already holds this account (then read it through load()). */
+  has(address: AddressHex): boolean {
+    return this.accounts.has(address);
+  }
+
+  /** The code hash of an account the transaction does not hold yet, read on its own. */
+  codeHashOnly(address: AddressHex): Hex {
+    return this.source.codeHash(address);
+  }
+
+  writes(beneficiaryFee: bigint, beneficiaryTouch: boolean, credit?: TxWrites["credit"]): TxWrites {
     const accounts = new Map<AddressHex, AccountWrite>();
     for (const acc of this.accounts.values()) {
       if (!acc.infoChanged && !acc.codeChanged && !acc.storageCleared && acc.storage.size === 0) continue;
@@ -300,7 +310,7 @@ export class TxState {
         storage: acc.storage,
       });
     }
-    return { accounts, beneficiaryFee, beneficiaryTouch };
+    return { accounts, beneficiaryFee, beneficiaryTouch, credit };
   }
 }
 
