@@ -16,7 +16,7 @@ const noOpExecutor: TxTaskExecutor = {
 
 if (!Bun.isMainThread) {
   serveWorker<null, SchedulerDescriptor, number>({
-    run: (descriptor) => runWorkerLoop(Scheduler.attach(descriptor), noOpExecutor).executions,
+    run: async (descriptor) => (await runWorkerLoop(Scheduler.attach(descriptor), noOpExecutor)).executions,
   });
 } else {
   await main();

@@ -103,7 +103,7 @@ function parseAccessList(r: JsonReader): AccessListItem[] {
       address: e.address("address"),
       storageKeys: e.array("storageKeys").map((k, j) => {
         if (typeof k !== "string" || !/^0x[0-9a-fA-F]{1,64}$/.test(k)) e.fail(`storageKeys[${j}]`, "expected a 32-byte hex key");
-        return BigInt(k);
+        return BigInt(k as string);
       }),
     };
   });
@@ -137,10 +137,7 @@ export function parseTransaction(r: JsonReader, index: number): Transaction {
 
 /** A legacy transaction's chain id comes from EIP-155's v = chainId*2 + 35/36; v = 27/28 has none. */
 function legacyChainId(r: JsonReader): bigint | undefined {
-  if (r.has("chainId")) {
-    // JSON-RPC nodes report chainId for EIP-155 legacy txs; for pre-155 ones some report it too,
-    // so v decides.
-  }
+  // Nodes report a chainId even for some pre-EIP-155 legacy transactions, so v decides.
   if (!r.has("v")) return r.optQuantity("chainId");
   const v = r.quantity("v");
   if (v === 27n || v === 28n) return undefined;

@@ -70,7 +70,7 @@ export function loadPreState(file: string, json: unknown, codes: Record<string, 
       for (const [slot, v] of Object.entries(s.obj)) {
         if (typeof v !== "string" || !/^0x[0-9a-fA-F]*$/.test(v)) s.fail(slot, "expected a hex value");
         if (!/^0x[0-9a-fA-F]{1,64}$/.test(slot)) s.fail(slot, "expected a hex slot");
-        const value = BigInt(v);
+        const value = BigInt(v as string);
         if (value !== 0n) slots.set(BigInt(slot), value);
       }
     }
