@@ -5,7 +5,7 @@ import { Fork } from "../chain/forks.ts";
 import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { LocationKind, MultiVersionMemory, ReadResult, ReadStatus, applyDelta, defaultCapacities } from "../mv/index.ts";
-import { allowedCpuCount } from "../native/index.ts";
+import { allocateShared, allowedCpuCount } from "../native/index.ts";
 import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
 import { MemoryStorage } from "../state/memory.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
@@ -47,6 +47,9 @@ export interface ParallelOptions extends ExecuteOptions {
 }
 
 const WORKER_SCRIPT = new URL("../workers/evm-worker.ts", import.meta.url).href;
+
+/** Hot shared structures start on a cache line (native helper; ptr() alignment without it). */
+const cacheLineAligned = (bytes: number) => allocateShared(bytes, 64);
 
 let nextId = 1;
 const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
@@ -231,7 +234,7 @@ export class ParallelEngine {
       c!.writeArenaWords < wanted.writeArenaWords ||
       c!.readArenaWords < wanted.readArenaWords
     ) {
-      this.mv = MultiVersionMemory.create(wanted);
+      this.mv = MultiVersionMemory.create(wanted, cacheLineAligned);
     } else {
       mv.reset(txCount);
     }
@@ -240,7 +243,7 @@ export class ParallelEngine {
 
   private schedulerFor(txCount: number): Scheduler {
     if (this.scheduler === undefined || this.scheduler.maxTxs < txCount) {
-      this.scheduler = Scheduler.create(Math.max(txCount, 1024));
+      this.scheduler = Scheduler.create(Math.max(txCount, 1024), cacheLineAligned);
     }
     this.scheduler.reset(txCount);
     return this.scheduler;
