@@ -1,0 +1,110 @@
+// Unit tests of the EVM-side pieces of the parallel engine: value encodings in the
+// multi-version memory, the shared code store, location-id memo, and the automatic choice.
+import { describe, expect, test } from "bun:test";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@ethereumjs/util";
+import type { AddressHex, Hex } from "../src/chain/types.ts";
+import { LocationKind, LocationTable, applyDelta } from "../src/mv/index.ts";
+import { chooseExecution } from "../src/parallel/auto.ts";
+import { CodeStore } from "../src/parallel/code-store.ts";
+import { LocationIds } from "../src/parallel/location-ids.ts";
+import {
+  ACCOUNT_EXISTS,
+  ACCOUNT_TOUCHED,
+  decodeAccount,
+  decodeCodeHash,
+  encodeAccount,
+  encodeCodeHash,
+  encodeDelta,
+  readU256,
+  writeU256,
+} from "../src/parallel/values.ts";
+import { loadBlockDir } from "../src/state/corpus.ts";
+import { EMPTY_CODE_HASH } from "../src/state/types.ts";
+
+describe("values in the multi-version memory", () => {
+  test("256-bit words round-trip at every width", () => {
+    const words = new Uint32Array(8);
+    const values = [0n, 1n, 0xffffffffn, 1n << 32n, (1n << 64n) - 1n, 1n << 64n, 1n << 200n, (1n << 256n) - 1n];
+    for (let bits = 2; bits < 256; bits += 7) values.push((1n << BigInt(bits)) - 3n);
+    for (const v of values) {
+      writeU256(v, words);
+      expect(readU256(words)).toBe(v);
+      let plain = 0n;
+      for (let i = 7; i >= 0; i--) plain = (plain << 32n) | BigInt(words[i]!);
+      expect(plain).toBe(v); // little-endian word order, as the DELTA addition expects
+    }
+  });
+
+  test("accounts and code hashes round-trip", () => {
+    const out = new Uint32Array(11);
+    const hash = bytesToHex(keccak_256(new Uint8Array([1, 2, 3]))) as Hex;
+    expect(decodeCodeHash(encodeCodeHash(hash, out))).toBe(hash);
+    encodeAccount(true, 10n ** 30n, 2n ** 40n + 5n, out);
+    expect(decodeAccount(out, hash)).toEqual({ exists: true, balance: 10n ** 30n, nonce: 2n ** 40n + 5n });
+    encodeAccount(false, 0n, 0n, out);
+    expect(decodeAccount(out, EMPTY_CODE_HASH).exists).toBe(false);
+  });
+
+  test("a lazy credit on top of an account follows the EIP-161 touch rules", () => {
+    const account = new Uint32Array(11);
+    const delta = new Uint32Array(11);
+    // An existing empty account touched by a zero credit after EIP-161 is removed...
+    encodeAccount(true, 0n, 0n, account);
+    encodeDelta(0n, ACCOUNT_TOUCHED, delta);
+    applyDelta(account, delta, delta[10]!);
+    expect(decodeAccount(account, EMPTY_CODE_HASH).exists).toBe(false);
+    // ...but not when it has code.
+    encodeAccount(true, 0n, 0n, account);
+    applyDelta(account, delta, delta[10]!);
+    expect(decodeAccount(account, "0x01" as Hex).exists).toBe(true);
+    // A non-zero credit creates a missing account; credits add up with carries.
+    encodeAccount(false, 0n, 0n, account);
+    encodeDelta((1n << 32n) - 1n, ACCOUNT_EXISTS | ACCOUNT_TOUCHED, delta);
+    applyDelta(account, delta, delta[10]!);
+    applyDelta(account, delta, delta[10]!);
+    expect(decodeAccount(account, EMPTY_CODE_HASH)).toEqual({ exists: true, balance: 2n * ((1n << 32n) - 1n), nonce: 0n });
+  });
+});
+
+describe("shared code store", () => {
+  test("code put by one thread's view is found by another's, and reset forgets it", () => {
+    const writer = CodeStore.create(1 << 12);
+    const reader = new CodeStore(writer.buffer);
+    const codes = [new Uint8Array([0x60, 0x00]), new Uint8Array(101).fill(7), new Uint8Array([0xfe])];
+    const hashes = codes.map((c) => bytesToHex(keccak_256(c)) as Hex);
+    codes.forEach((c, i) => writer.put(hashes[i]!, c));
+    codes.forEach((c, i) => expect(reader.get(hashes[i]!)).toEqual(c));
+    expect(reader.get(bytesToHex(keccak_256(new Uint8Array([9]))) as Hex)).toBeUndefined();
+    writer.reset();
+    expect(writer.get(hashes[0]!)).toBeUndefined();
+    expect(new CodeStore(writer.buffer).get(hashes[1]!)).toBeUndefined();
+  });
+
+  test("a full store fails with a typed error", () => {
+    const store = CodeStore.create(256);
+    expect(() => store.put(("0x" + "11".repeat(32)) as Hex, new Uint8Array(1000))).toThrow("exceeds the shared code store");
+  });
+});
+
+test("location-id memo agrees with the shared table", () => {
+  const table = LocationTable.create(1024);
+  const ids = new LocationIds(table);
+  const a = "0x00000000000000000000000000000000000000aa" as AddressHex;
+  const b = "0x00000000000000000000000000000000000000bb" as AddressHex;
+  const seen = new Set([ids.account(a), ids.code(a), ids.storage(a, 1n), ids.storage(a, 2n), ids.account(b), ids.storage(b, 1n)]);
+  expect(seen.size).toBe(6);
+  expect(ids.account(a)).toBe(table.idOfHex(LocationKind.ACCOUNT, a));
+  expect(ids.storage(b, 1n)).toBe(table.idOfHex(LocationKind.STORAGE, b, 1n));
+  expect(ids.code(a)).toBe(ids.code(a));
+});
+
+describe("automatic choice", () => {
+  const block = (n: string) => loadBlockDir(`${import.meta.dir}/../data/mainnet/blocks/${n}`).block;
+  test("tiny blocks and one-sender chains run sequentially, busy blocks in parallel", () => {
+    expect(chooseExecution(block("46147"), 2)).toMatchObject({ parallel: false });
+    expect(chooseExecution(block("13287210"), 2).reason).toContain("one sender sends");
+    expect(chooseExecution(block("19932703"), 2)).toMatchObject({ parallel: true });
+    expect(chooseExecution(block("19932703"), 1)).toMatchObject({ parallel: false, reason: "one CPU" });
+  });
+});
