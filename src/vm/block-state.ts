@@ -49,6 +49,15 @@ export class BlockState implements StateSource {
     return this.base.blockHash(number);
   }
 
+  hasStorage(address: AddressHex): boolean {
+    const c = this.changes.get(address);
+    if (c !== undefined) {
+      for (const v of c.storage.values()) if (v !== 0n) return true;
+      if (c.storageCleared) return false;
+    }
+    return this.base.hasStorage?.(address) ?? false;
+  }
+
   private change(address: AddressHex): AccountChange {
     let c = this.changes.get(address);
     if (c === undefined) {

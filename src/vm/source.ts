@@ -16,6 +16,11 @@ export interface StateSource {
   storage(address: AddressHex, slot: bigint): bigint;
   code(codeHash: Hex): Uint8Array;
   blockHash(number: bigint): Hex | undefined;
+  /**
+   * EIP-7610: whether the account holds non-zero storage (a creation there collides).
+   * Optional: a source that cannot tell is taken to say no.
+   */
+  hasStorage?(address: AddressHex): boolean;
 }
 
 /** Everything one transaction wrote; applied in block order (sequential) or versioned (parallel). */

@@ -7,6 +7,8 @@ import type { AccountWrite, StateSource, TxWrites } from "./source.ts";
 const EMPTY_CODE = new Uint8Array(0);
 const EMPTY_BYTES = new Uint8Array(0);
 const KECCAK256_RLP = hexToBytes("0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421");
+/** Any root other than the empty trie's: the EVM only compares it with KECCAK256_RLP (EIP-7610). */
+const NON_EMPTY_STORAGE_ROOT = new Uint8Array(32);
 
 /** Code hash bytes, interned so Account objects share them and equality checks stay cheap. */
 const codeHashBytes = new Map<Hex, Uint8Array>();
@@ -191,7 +193,16 @@ export class TxState {
   async getAccount(address: Address): Promise<Account | undefined> {
     const acc = this.load(addressKey(address));
     if (!acc.exists) return undefined;
-    return new Account(acc.nonce, acc.balance, KECCAK256_RLP, hashBytes(acc.codeHash));
+    // The storage root only matters for EIP-7610's creation collision, and only when the nonce
+    // and code do not already collide: ask about storage in that case alone.
+    const storageRoot = acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH && this.hasStorage(acc) ? NON_EMPTY_STORAGE_ROOT : KECCAK256_RLP;
+    return new Account(acc.nonce, acc.balance, storageRoot, hashBytes(acc.codeHash));
+  }
+
+  private hasStorage(acc: TxAccount): boolean {
+    for (const v of acc.storage.values()) if (v !== 0n) return true;
+    if (acc.storageCleared) return false;
+    return this.source.hasStorage?.(acc.address) ?? false;
   }
 
   async putAccount(address: Address, account: Account | undefined): Promise<void> {
