@@ -124,7 +124,20 @@ export class ParallelEngine {
     await this.pool.close();
   }
 
-  async execute(block: Block, storage: Storage, options: ParallelOptions = {}): Promise<BlockResult & { stats: ParallelStats }> {
+  /** The run in progress (settled or not): the next one waits for it, since they share memory. */
+  private running: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Executes one block; calls made while a block runs wait their turn (a run resets the
+   * shared memory, which must not happen under a run in progress).
+   */
+  execute(block: Block, storage: Storage, options: ParallelOptions = {}): Promise<BlockResult & { stats: ParallelStats }> {
+    const run = this.running.then(() => this.executeNow(block, storage, options));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async executeNow(block: Block, storage: Storage, options: ParallelOptions): Promise<BlockResult & { stats: ParallelStats }> {
     const fork = blockFork(block, options);
     const txCount = block.transactions.length;
 
@@ -175,7 +188,7 @@ export class ParallelEngine {
       if (error instanceof Error && /MvCapacityError|CodeStoreFullError/.test(error.message) && (options.capacityRetries ?? 0) < 3) {
         this.growthFactor *= 4;
         if (/CodeStoreFullError/.test(error.message)) this.codes = CodeStore.create(this.codes.buffer.byteLength * 4);
-        return this.execute(block, storage, { ...options, capacityRetries: (options.capacityRetries ?? 0) + 1 });
+        return this.executeNow(block, storage, { ...options, capacityRetries: (options.capacityRetries ?? 0) + 1 });
       }
       throw error;
     }
