@@ -1,0 +1,267 @@
+/**
+ * The mainnet corpus (data/mainnet): every block sequential, parallel (2 workers), the
+ * automatic choice, and @ethereumjs/vm runBlock, each the median of k timed runs after a
+ * warm-up. Loading, copying into shared memory and the receipts root are timed apart.
+ *
+ *   bun bench/corpus.ts [--runs K] [--no-ethereumjs] [block numbers...]
+ */
+import { closeEngines, forkName, loadBlockDir, receiptsRoot, type BlockResult } from "../src/index.ts";
+import { Fork } from "../src/chain/forks.ts";
+import { shareBlock, shareStorage } from "../src/parallel/engine.ts";
+import { blockDirOf, corpusBlockNumbers } from "./peer/corpus.ts";
+import { checkPeerRun, loadPeerBlock, runPeerBlock } from "./peer/ethereumjs-vm.ts";
+import { measureModes, runMode, sameResult, type ModeSummary, type PevmMode } from "./report/measure.ts";
+import { collectGarbage, geometricMean, median, mgasPerSecond, ratio, sum, timed } from "./report/stats.ts";
+
+export const CORPUS_MODES: readonly PevmMode[] = ["sequential", "parallel", "auto"];
+
+export interface EthereumjsSummary {
+  runsMs: number[];
+  medianMs: number;
+  /** runBlock always hashes the state root (after every tx before Byzantium); pevm does not. */
+  medianStateRootMs: number;
+  /** The figure compared with pevm: runBlock less its state-root hashing. */
+  medianMsWithoutStateRoot: number;
+  medianCpuMs: number;
+  mgasPerSecond: number;
+  /** Building its state trie and VM and recovering senders, per run (a run consumes its state). Not timed into ms. */
+  medianLoadMs: number;
+  /** Runs (warm-up included) whose gas or receipts differed from the header. */
+  mismatches: number;
+}
+
+export interface CorpusBlockResult {
+  number: number;
+  fork: string;
+  txs: number;
+  gas: number;
+  /** Reading and parsing block.json and pre_state.json. */
+  loadMs: number;
+  /** The one-time copy of the pre-state and block into shared memory. */
+  shareMs: number;
+  /** Hashing the receipts trie of one result (the check, not part of execution). */
+  receiptsRootMs: number;
+  checks: {
+    gas: boolean;
+    /** From Byzantium on; null before (receipts commit to intermediate state roots). */
+    receiptsRoot: boolean | null;
+    logsBloom: boolean | null;
+    /** Every run of every pevm mode produced the sequential warm-up's exact result. */
+    modesAgree: boolean;
+    /** null when ethereumjs was not run. */
+    ethereumjs: boolean | null;
+  };
+  ok: boolean;
+  modes: Record<PevmMode, ModeSummary>;
+  ethereumjs: EthereumjsSummary | null;
+  /** Ratios of median times: sequential over parallel / auto; ethereumjs (less state root) over sequential. */
+  speedup: { parallel: number; auto: number; sequentialOverEthereumjs: number | null };
+}
+
+export interface CorpusOptions {
+  runs: number;
+  warmups: number;
+  ethereumjs: boolean;
+  blocks?: number[];
+}
+
+async function measureEthereumjs(number: number, options: CorpusOptions, gas: number): Promise<EthereumjsSummary> {
+  const runs: { ms: number; cpuMs: number; stateRootMs: number; loadMs: number }[] = [];
+  let mismatches = 0;
+  for (let i = 0; i < options.warmups + options.runs; i++) {
+    const load = await timed(async () => {
+      const loaded = await loadPeerBlock(blockDirOf(number));
+      // pevm takes each sender from the block JSON and recovers none; ethereumjs caches the
+      // recovered sender on its frozen txs, so recovering here keeps ecrecover out of both timings.
+      for (const tx of loaded.block.transactions) tx.getSenderAddress();
+      return loaded;
+    });
+    collectGarbage();
+    const run = await runPeerBlock(load.value);
+    const check = checkPeerRun(load.value, run);
+    if (!check.gasOk || !check.receiptsOk) mismatches++;
+    if (i >= options.warmups) runs.push({ ms: run.ms, cpuMs: run.cpuMs, stateRootMs: run.stateRootMs, loadMs: load.ms });
+  }
+  const medianMs = median(runs.map((r) => r.ms));
+  const medianMsWithoutStateRoot = median(runs.map((r) => r.ms - r.stateRootMs));
+  return {
+    runsMs: runs.map((r) => r.ms),
+    medianMs,
+    medianStateRootMs: median(runs.map((r) => r.stateRootMs)),
+    medianMsWithoutStateRoot,
+    medianCpuMs: median(runs.map((r) => r.cpuMs)),
+    mgasPerSecond: mgasPerSecond(gas, medianMsWithoutStateRoot),
+    medianLoadMs: median(runs.map((r) => r.loadMs)),
+    mismatches,
+  };
+}
+
+async function checkAgainstHeader(result: BlockResult, expected: { gasUsed?: bigint; receiptsRoot?: string; logsBloom?: string }) {
+  const rootCheckable = result.fork >= Fork.Byzantium;
+  const root = await timed(() => (rootCheckable ? receiptsRoot(result.receipts) : Promise.resolve(null)));
+  const same = (a: string, b: string | undefined) => (b === undefined ? null : a.toLowerCase() === b.toLowerCase());
+  return {
+    receiptsRootMs: root.ms,
+    gas: result.gasUsed === expected.gasUsed,
+    receiptsRoot: root.value === null ? null : same(root.value, expected.receiptsRoot),
+    logsBloom: same(result.logsBloom, expected.logsBloom),
+  };
+}
+
+export async function measureCorpusBlock(number: number, options: CorpusOptions): Promise<CorpusBlockResult> {
+  const load = await timed(() => loadBlockDir(blockDirOf(number)));
+  const { block, storage } = load.value;
+  const share = await timed(() => {
+    shareStorage(storage);
+    shareBlock(block);
+  });
+  const gas = Number(block.header.expected.gasUsed ?? 0n);
+
+  // Warm-up: the sequential result is the reference every later run must reproduce.
+  let reference: BlockResult | undefined;
+  let warmupMismatches = 0;
+  for (let i = 0; i < options.warmups || reference === undefined; i++) {
+    for (const mode of CORPUS_MODES) {
+      const result = await runMode(block, storage, mode);
+      if (reference === undefined) reference = result;
+      else if (!sameResult(reference, result)) warmupMismatches++;
+    }
+  }
+  const header = await checkAgainstHeader(reference!, block.header.expected);
+  const modes = await measureModes(block, storage, CORPUS_MODES, options.runs, gas, reference!);
+  const ethereumjs = options.ethereumjs ? await measureEthereumjs(number, options, gas) : null;
+
+  const modesAgree = warmupMismatches === 0 && CORPUS_MODES.every((m) => modes[m].mismatches === 0);
+  const checks = {
+    gas: header.gas,
+    receiptsRoot: header.receiptsRoot,
+    logsBloom: header.logsBloom,
+    modesAgree,
+    ethereumjs: ethereumjs === null ? null : ethereumjs.mismatches === 0,
+  };
+  return {
+    number,
+    fork: forkName(reference!.fork),
+    txs: block.transactions.length,
+    gas,
+    loadMs: load.ms,
+    shareMs: share.ms,
+    receiptsRootMs: header.receiptsRootMs,
+    checks,
+    ok: Object.values(checks).every((c) => c !== false),
+    modes,
+    ethereumjs,
+    speedup: {
+      parallel: ratio(modes.sequential.medianMs, modes.parallel.medianMs),
+      auto: ratio(modes.sequential.medianMs, modes.auto.medianMs),
+      sequentialOverEthereumjs: ethereumjs === null ? null : ratio(ethereumjs.medianMsWithoutStateRoot, modes.sequential.medianMs),
+    },
+  };
+}
+
+export interface CorpusTotals {
+  blocks: number;
+  gas: number;
+  /** Sums of per-block medians. */
+  ms: { sequential: number; parallel: number; auto: number; ethereumjs: number | null; ethereumjsWithStateRoot: number | null };
+  mgasPerSecond: { sequential: number; parallel: number; auto: number; ethereumjs: number | null };
+  /** Total time over total time: big blocks weigh more. */
+  speedupOfTotals: { parallel: number; auto: number; sequentialOverEthereumjs: number | null };
+  /** Geometric mean of per-block ratios: every block weighs the same. */
+  geometricMeanSpeedup: { parallel: number; auto: number; sequentialOverEthereumjs: number | null };
+  slowestParallelBlock: { number: number; speedup: number };
+  /** Blocks where 2 workers were slower than 0.95x sequential. */
+  parallelBelow095: number[];
+  /** Blocks the automatic choice ran sequentially, with its reason. */
+  autoSequential: { number: number; reason: string }[];
+  loadMs: number;
+  shareMs: number;
+  receiptsRootMs: number;
+  reExecutions: number;
+  fallbacks: { number: number; reason: string }[];
+  failed: number[];
+}
+
+export function corpusTotals(blocks: CorpusBlockResult[]): CorpusTotals {
+  const total = (mode: PevmMode) => sum(blocks.map((b) => b.modes[mode].medianMs));
+  const withEthereumjs = blocks.every((b) => b.ethereumjs !== null) && blocks.length > 0;
+  const ethereumjs = withEthereumjs ? sum(blocks.map((b) => b.ethereumjs!.medianMsWithoutStateRoot)) : null;
+  const gas = sum(blocks.map((b) => b.gas));
+  const ms = {
+    sequential: total("sequential"),
+    parallel: total("parallel"),
+    auto: total("auto"),
+    ethereumjs,
+    ethereumjsWithStateRoot: withEthereumjs ? sum(blocks.map((b) => b.ethereumjs!.medianMs)) : null,
+  };
+  const slowest = blocks.reduce((worst, b) => (b.speedup.parallel < worst.speedup.parallel ? b : worst), blocks[0]);
+  return {
+    blocks: blocks.length,
+    gas,
+    ms,
+    mgasPerSecond: {
+      sequential: mgasPerSecond(gas, ms.sequential),
+      parallel: mgasPerSecond(gas, ms.parallel),
+      auto: mgasPerSecond(gas, ms.auto),
+      ethereumjs: ethereumjs === null ? null : mgasPerSecond(gas, ethereumjs),
+    },
+    speedupOfTotals: {
+      parallel: ratio(ms.sequential, ms.parallel),
+      auto: ratio(ms.sequential, ms.auto),
+      sequentialOverEthereumjs: ethereumjs === null ? null : ratio(ethereumjs, ms.sequential),
+    },
+    geometricMeanSpeedup: {
+      parallel: geometricMean(blocks.map((b) => b.speedup.parallel)),
+      auto: geometricMean(blocks.map((b) => b.speedup.auto)),
+      sequentialOverEthereumjs: withEthereumjs ? geometricMean(blocks.map((b) => b.speedup.sequentialOverEthereumjs!)) : null,
+    },
+    slowestParallelBlock: { number: slowest?.number ?? 0, speedup: slowest?.speedup.parallel ?? Number.NaN },
+    parallelBelow095: blocks.filter((b) => b.speedup.parallel < 0.95).map((b) => b.number),
+    autoSequential: blocks
+      .filter((b) => b.modes.auto.mode.mode === "sequential")
+      .map((b) => ({ number: b.number, reason: b.modes.auto.mode.reason ?? "forced" })),
+    loadMs: sum(blocks.map((b) => b.loadMs)),
+    shareMs: sum(blocks.map((b) => b.shareMs)),
+    receiptsRootMs: sum(blocks.map((b) => b.receiptsRootMs)),
+    reExecutions: sum(blocks.map((b) => median(b.modes.parallel.reExecutions) || 0)),
+    fallbacks: blocks.filter((b) => b.modes.parallel.fallback !== null).map((b) => ({ number: b.number, reason: b.modes.parallel.fallback! })),
+    failed: blocks.filter((b) => !b.ok).map((b) => b.number),
+  };
+}
+
+export async function measureCorpus(options: CorpusOptions, onBlock: (done: number, of: number, result: CorpusBlockResult) => void = () => {}) {
+  const numbers = options.blocks && options.blocks.length > 0 ? options.blocks : await corpusBlockNumbers();
+  const blocks: CorpusBlockResult[] = [];
+  for (const number of numbers) {
+    const result = await measureCorpusBlock(number, options);
+    blocks.push(result);
+    onBlock(blocks.length, numbers.length, result);
+  }
+  return { options, blocks, totals: corpusTotals(blocks) };
+}
+
+export type CorpusReport = Awaited<ReturnType<typeof measureCorpus>>;
+
+export function describeCorpusBlock(done: number, of: number, b: CorpusBlockResult): string {
+  const m = b.modes;
+  const ejs = b.ethereumjs ? `, ethereumjs ${b.ethereumjs.medianMsWithoutStateRoot.toFixed(1)} ms (seq ${b.speedup.sequentialOverEthereumjs!.toFixed(2)}x)` : "";
+  return (
+    `corpus ${done}/${of} ${b.number} (${b.txs} txs, ${(b.gas / 1e6).toFixed(1)} Mgas): ` +
+    `seq ${m.sequential.medianMs.toFixed(1)} ms, par2 ${m.parallel.medianMs.toFixed(1)} ms (${b.speedup.parallel.toFixed(2)}x), ` +
+    `auto ${m.auto.medianMs.toFixed(1)} ms (${m.auto.mode.mode})${ejs}${b.ok ? "" : " MISMATCH"}`
+  );
+}
+
+if (import.meta.main) {
+  const argv = Bun.argv.slice(2);
+  const runsAt = argv.indexOf("--runs");
+  const options: CorpusOptions = {
+    runs: runsAt >= 0 ? Number(argv[runsAt + 1]) : 3,
+    warmups: 1,
+    ethereumjs: !argv.includes("--no-ethereumjs"),
+    blocks: argv.filter((a, i) => /^\d+$/.test(a) && argv[i - 1] !== "--runs").map(Number),
+  };
+  const report = await measureCorpus(options, (done, of, b) => console.error(describeCorpusBlock(done, of, b)));
+  await closeEngines();
+  console.log(JSON.stringify(report.totals, null, 2));
+}

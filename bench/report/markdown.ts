@@ -1,0 +1,171 @@
+/** bench/results/latest.md: the tables a reader looks at first, in the style of RISE pevm's bench README. */
+import type { CeilingReport } from "../ceiling.ts";
+import type { CorpusReport } from "../corpus.ts";
+import type { GigagasResult } from "../gigagas.ts";
+import { check, grouped, mgas, ms, percent, times } from "./format.ts";
+import { median } from "./stats.ts";
+import type { BenchResults } from "./types.ts";
+
+function table(header: string[], rows: string[][], align: ("l" | "r")[]): string {
+  const rule = align.map((a) => (a === "r" ? "---:" : "---"));
+  return [header, rule, ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+}
+
+function machineSection(r: BenchResults): string {
+  const m = r.machine;
+  const loadLine = (label: string, s?: { loadAverage: number[]; uptime: string }) =>
+    s ? `- load ${label}: ${s.loadAverage.join(", ")} (1/5/15 min) — \`${s.uptime}\`` : "";
+  return [
+    `- ${r.quick ? "**quick run**" : "full run"} (\`bun ${r.argv.join(" ")}\`), ${m.date}, ${r.wallSeconds.toFixed(0)} s wall`,
+    `- CPU: ${m.cpuModel}, ${m.cores} cores (${m.allowedCores} usable), native helper ${m.nativeHelper ? "loaded" : "absent"}`,
+    `- Bun ${m.bunVersion} (${m.bunRevision.slice(0, 9)}), ${m.platform}; git ${m.gitCommit.slice(0, 10)}${m.gitDirty ? " + uncommitted changes" : ""}`,
+    loadLine("at start", r.load.start),
+    loadLine("at end", r.load.end),
+    `- A load average above ${m.cores} means other processes shared the cores: every ratio below is then pessimistic for parallel execution; compare with the ceiling.`,
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
+}
+
+function corpusSection(corpus: CorpusReport): string {
+  const { blocks, totals, options } = corpus;
+  const rows = blocks.map((b) => [
+    String(b.number),
+    b.fork,
+    String(b.txs),
+    grouped(b.gas),
+    ms(b.modes.sequential.medianMs),
+    ms(b.modes.parallel.medianMs),
+    times(b.speedup.parallel),
+    `${ms(b.modes.auto.medianMs)} ${b.modes.auto.mode.mode === "parallel" ? "(par)" : "(seq)"}`,
+    ms(b.ethereumjs?.medianMsWithoutStateRoot),
+    times(b.speedup.sequentialOverEthereumjs),
+    String(median(b.modes.parallel.reExecutions) || 0),
+    b.modes.parallel.fallback === null ? "" : "yes",
+    b.ok ? "ok" : `**FAIL** (gas ${check(b.checks.gas)}, receipts ${check(b.checks.receiptsRoot)}, modes ${check(b.checks.modesAgree)}, ejs ${check(b.checks.ethereumjs)})`,
+  ]);
+  const t = totals;
+  const summary = table(
+    ["", "sequential", "parallel (2 workers)", "auto", "ethereumjs (less state root)"],
+    [
+      ["total ms", ms(t.ms.sequential), ms(t.ms.parallel), ms(t.ms.auto), ms(t.ms.ethereumjs)],
+      ["total Mgas/s", mgas(t.mgasPerSecond.sequential), mgas(t.mgasPerSecond.parallel), mgas(t.mgasPerSecond.auto), mgas(t.mgasPerSecond.ethereumjs)],
+      ["speedup of totals (vs sequential)", "1.00x", times(t.speedupOfTotals.parallel), times(t.speedupOfTotals.auto), `sequential is ${times(t.speedupOfTotals.sequentialOverEthereumjs)} faster`],
+      ["geometric mean of per-block speedups", "1.00x", times(t.geometricMeanSpeedup.parallel), times(t.geometricMeanSpeedup.auto), `sequential is ${times(t.geometricMeanSpeedup.sequentialOverEthereumjs)} faster`],
+    ],
+    ["l", "r", "r", "r", "r"],
+  );
+  return [
+    `## Mainnet corpus (${totals.blocks} blocks, ${grouped(totals.gas)} gas)`,
+    "",
+    `Median of ${options.runs} timed runs per block after ${options.warmups} warm-up, modes interleaved. ` +
+      "ethereumjs is `@ethereumjs/vm` `runBlock` less the state-root hashing it always does (pevm computes none). " +
+      "Speedup = sequential ms / parallel ms; `seq vs ejs` = ethereumjs ms / sequential ms.",
+    "",
+    table(
+      ["block", "fork", "txs", "gas", "sequential ms", "parallel ms", "speedup", "auto ms", "ethereumjs ms", "seq vs ejs", "re-exec", "fallback", "checks"],
+      rows,
+      ["r", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l", "l"],
+    ),
+    "",
+    summary,
+    "",
+    `- slowest parallel block: ${totals.slowestParallelBlock.number} at ${times(totals.slowestParallelBlock.speedup)}; ` +
+      `below 0.95x: ${totals.parallelBelow095.length === 0 ? "none" : totals.parallelBelow095.join(", ")}`,
+    `- auto ran sequentially: ${totals.autoSequential.length === 0 ? "none" : totals.autoSequential.map((a) => `${a.number} (${a.reason})`).join("; ")}`,
+    `- engine fell back to sequential: ${totals.fallbacks.length === 0 ? "none" : totals.fallbacks.map((f) => `${f.number} (${f.reason})`).join("; ")}`,
+    `- re-executions (sum of per-block medians, 2 workers): ${totals.reExecutions}`,
+    `- not timed above: loading ${ms(totals.loadMs)} ms, copy into shared memory ${ms(totals.shareMs)} ms, receipts roots ${ms(totals.receiptsRootMs)} ms (corpus totals)`,
+    `- results: ${totals.failed.length === 0 ? "every block matched its header (gas; receipts root from Byzantium on, logs bloom before) and every run equalled the sequential result" : `**MISMATCH in ${totals.failed.join(", ")}**`}`,
+  ].join("\n");
+}
+
+function gigagasSection(results: GigagasResult[]): string {
+  const rows = results.map((r) => [
+    r.kind,
+    grouped(r.txs),
+    grouped(r.gas),
+    ms(r.modes.sequential.medianMs),
+    mgas(r.modes.sequential.mgasPerSecond),
+    ms(r.modes.parallel.medianMs),
+    mgas(r.modes.parallel.mgasPerSecond),
+    times(r.speedup),
+    String(median(r.modes.parallel.reExecutions) || 0),
+    r.ok ? "ok" : `**FAIL** (succeeded ${check(r.checks.allSucceeded)}, parallel = sequential ${check(r.checks.parallelAgrees)})`,
+  ]);
+  const scale = results[0]?.scale ?? 1;
+  return [
+    `## Gigagas blocks${scale === 1 ? "" : ` (scale ${scale}: ${percent(scale)} of 1 Ggas)`}`,
+    "",
+    "Mocked blocks on real contracts (src/mock). Generation, loading and the shared-memory copy are not timed.",
+    "",
+    table(
+      ["block", "txs", "gas", "sequential ms", "seq Mgas/s", "parallel ms", "par Mgas/s", "speedup", "re-exec", "checks"],
+      rows,
+      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "l"],
+    ),
+  ].join("\n");
+}
+
+function ceilingSection(before?: CeilingReport, after?: CeilingReport): string {
+  const rows: string[][] = [];
+  for (const [when, report] of [["before", before], ["after", after]] as const) {
+    if (!report) continue;
+    for (const r of report.results) {
+      rows.push([when, r.work, ...report.workerCounts.map((n) => `${ms(r.medianMs[n])} ms (${times(r.speedup[n])})`)]);
+    }
+  }
+  const counts = (before ?? after)?.workerCounts ?? [1, 2];
+  return [
+    "## The machine's ceiling",
+    "",
+    "The same total of pure, independent CPU work (chained keccak-256; a xorshift loop) split over n Bun Workers: " +
+      "the best speedup any parallel executor can get on this machine under its current load.",
+    "",
+    table(["measured", "work", ...counts.map((n) => `${n} worker${n === 1 ? "" : "s"}`)], rows, ["l", "l", ...counts.map(() => "r" as const)]),
+  ].join("\n");
+}
+
+function aimsSection(r: BenchResults): string {
+  const lines = [
+    "## Aims",
+    "",
+    table(
+      ["aim", "measured", "met"],
+      r.aims.map((a) => [a.aim, a.measured, a.met === null ? "n/a" : a.met ? "yes" : "no"]),
+      ["l", "l", "l"],
+    ),
+  ];
+  if (r.ofCeiling) {
+    const g = Object.entries(r.ofCeiling.gigagas).map(([k, v]) => `${k} ${percent(v)}`).join(", ");
+    lines.push(
+      "",
+      `As a fraction of the 2-worker ceiling: corpus geometric mean ${percent(r.ofCeiling.corpusGeometricMean)}, ` +
+        `corpus total ${percent(r.ofCeiling.corpusTotal)}${g ? `; gigagas ${g}` : ""}.`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function microSection(r: BenchResults): string {
+  if (!r.micro || r.micro.length === 0) return "";
+  return [
+    "## Micro-benchmarks",
+    "",
+    ...r.micro.map((m) => `- \`${m.file}\`: ${m.exitCode === 0 ? "ok" : `exit ${m.exitCode}`}, ${ms(m.ms)} ms — output in \`${m.output}\``),
+  ].join("\n");
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const sections = [
+    "# pevm benchmark results",
+    machineSection(r),
+    aimsSection(r),
+    r.corpus ? corpusSection(r.corpus) : "",
+    r.gigagas ? gigagasSection(r.gigagas) : "",
+    ceilingSection(r.ceiling.before, r.ceiling.after),
+    microSection(r),
+    r.corpus ? "![per-block speedup and Mgas/s](speedup.svg)" : "",
+  ];
+  return `${sections.filter((s) => s !== "").join("\n\n")}\n`;
+}

@@ -1,0 +1,37 @@
+/** The shape of bench/results/latest.json: everything one `bun run bench` measured. */
+import type { CeilingReport } from "../ceiling.ts";
+import type { CorpusReport } from "../corpus.ts";
+import type { GigagasResult } from "../gigagas.ts";
+import type { LoadSample, MachineInfo } from "./machine.ts";
+
+export interface MicroResult {
+  file: string;
+  exitCode: number;
+  ms: number;
+  /** Where its captured output was written, relative to the results folder. */
+  output: string;
+}
+
+/** An aim from the project brief, and whether this run met it. */
+export interface AimCheck {
+  aim: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface BenchResults {
+  quick: boolean;
+  argv: string[];
+  machine: MachineInfo;
+  /** Load at the start and the end: above the core count, other work shared the CPUs. */
+  load: { start: LoadSample; end?: LoadSample };
+  /** Measured before and after the rest, to show how the machine's capacity drifted. */
+  ceiling: { before?: CeilingReport; after?: CeilingReport };
+  corpus?: CorpusReport;
+  gigagas?: GigagasResult[];
+  micro?: MicroResult[];
+  /** pevm's speedups divided by the 2-worker ceiling (mean of before and after). */
+  ofCeiling?: { corpusGeometricMean: number; corpusTotal: number; gigagas: Record<string, number> };
+  aims: AimCheck[];
+  wallSeconds: number;
+}

@@ -1,0 +1,204 @@
+/**
+ * The benchmark suite, all measured in one run:
+ *
+ *   bun run bench            full: corpus k=5, gigagas at 1 Ggas, ceiling, micro-benchmarks
+ *   bun run bench --quick    under 5 minutes on an idle 2-core machine: k=3, gigagas at 10 %, no micro
+ *
+ * Options: --runs K, --scale S, --blocks N,N,..., --only corpus,gigagas,ceiling,micro,
+ * --no-ethereumjs, --out DIR (default bench/results).
+ * Writes DIR/latest.json, DIR/latest.md, DIR/speedup.svg (and DIR/micro/*.txt); progress on stderr.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { closeEngines } from "../src/index.ts";
+import { measureCeiling, type CeilingReport } from "./ceiling.ts";
+import { describeCorpusBlock, measureCorpus } from "./corpus.ts";
+import { describeGigagas, measureGigagas } from "./gigagas.ts";
+import { grouped, ms, times } from "./report/format.ts";
+import { loadSample, machineInfo } from "./report/machine.ts";
+import { renderMarkdown } from "./report/markdown.ts";
+import { progress } from "./report/progress.ts";
+import { ratio } from "./report/stats.ts";
+import { renderSpeedupSvg } from "./report/svg.ts";
+import type { AimCheck, BenchResults, MicroResult } from "./report/types.ts";
+
+type Section = "corpus" | "gigagas" | "ceiling" | "micro";
+const SECTIONS: Section[] = ["corpus", "gigagas", "ceiling", "micro"];
+
+interface RunArgs {
+  quick: boolean;
+  runs: number;
+  scale: number;
+  blocks: number[];
+  sections: Set<Section>;
+  ethereumjs: boolean;
+  out: string;
+  ceilingUnits: number;
+  ceilingRepeats: number;
+}
+
+const USAGE =
+  "usage: bun run bench [--quick] [--runs K] [--scale S] [--blocks N,N,...] [--only corpus,gigagas,ceiling,micro] [--no-ethereumjs] [--out DIR]";
+
+function parseArgs(argv: string[]): RunArgs {
+  const quick = argv.includes("--quick");
+  const args: RunArgs = {
+    quick,
+    runs: quick ? 3 : 5,
+    scale: quick ? 0.1 : 1,
+    blocks: [],
+    // Micro-benchmarks take minutes and measure components, not blocks: full runs only.
+    sections: new Set(quick ? SECTIONS.filter((s) => s !== "micro") : SECTIONS),
+    ethereumjs: true,
+    out: join(import.meta.dir, "results"),
+    ceilingUnits: quick ? 200_000 : 600_000,
+    ceilingRepeats: quick ? 3 : 5,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (arg === "--quick") continue;
+    else if (arg === "--runs") args.runs = Number(value());
+    else if (arg === "--scale") args.scale = Number(value());
+    else if (arg === "--blocks") args.blocks = value().split(",").map(Number);
+    else if (arg === "--only") args.sections = new Set(value().split(",") as Section[]);
+    else if (arg === "--no-ethereumjs") args.ethereumjs = false;
+    else if (arg === "--out") args.out = value();
+    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error(`--runs must be a positive integer\n${USAGE}`);
+  if (!(args.scale > 0 && args.scale <= 1)) throw new Error(`--scale must be in (0, 1]\n${USAGE}`);
+  if (args.blocks.some((b) => !Number.isInteger(b))) throw new Error(`--blocks takes block numbers\n${USAGE}`);
+  for (const s of args.sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}\n${USAGE}`);
+  return args;
+}
+
+async function runMicro(out: string): Promise<MicroResult[]> {
+  const dir = join(import.meta.dir, "micro");
+  const outDir = join(out, "micro");
+  mkdirSync(outDir, { recursive: true });
+  const results: MicroResult[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".bench.ts")).sort()) {
+    progress(`micro ${file}`);
+    const start = performance.now();
+    // A process of its own: mitata's timings should not share a heap with the block runs.
+    const child = Bun.spawnSync([process.execPath, join(dir, file)], { env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } });
+    const output = join(outDir, `${basename(file, ".ts")}.txt`);
+    writeFileSync(output, child.stdout.toString() + (child.stderr.length > 0 ? `\n--- stderr ---\n${child.stderr.toString()}` : ""));
+    results.push({ file: `bench/micro/${file}`, exitCode: child.exitCode, ms: performance.now() - start, output: relative(out, output) });
+  }
+  return results;
+}
+
+function meanCeiling(before?: CeilingReport, after?: CeilingReport): number | undefined {
+  const values = [before?.twoWorkerSpeedup, after?.twoWorkerSpeedup].filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function checkAims(r: BenchResults): AimCheck[] {
+  const aims: AimCheck[] = [];
+  const t = r.corpus?.totals;
+  if (t) {
+    aims.push({
+      aim: "corpus: 2 workers >= 1.7x sequential",
+      measured: `${times(t.speedupOfTotals.parallel)} of totals, ${times(t.geometricMeanSpeedup.parallel)} geometric mean`,
+      met: t.speedupOfTotals.parallel >= 1.7,
+    });
+    aims.push({
+      aim: "corpus: no block below 0.95x",
+      measured: `${t.parallelBelow095.length} blocks below (slowest ${t.slowestParallelBlock.number} at ${times(t.slowestParallelBlock.speedup)})`,
+      met: t.parallelBelow095.length === 0,
+    });
+    if (t.speedupOfTotals.sequentialOverEthereumjs !== null) {
+      aims.push({
+        aim: "corpus: sequential >= 3x ethereumjs",
+        measured: `${times(t.speedupOfTotals.sequentialOverEthereumjs)} of totals, ${times(t.geometricMeanSpeedup.sequentialOverEthereumjs)} geometric mean`,
+        met: t.speedupOfTotals.sequentialOverEthereumjs >= 3,
+      });
+    }
+    aims.push({ aim: "corpus: every result matches its header", measured: t.failed.length === 0 ? "all match" : `mismatch in ${t.failed.join(", ")}`, met: t.failed.length === 0 });
+  }
+  for (const g of r.gigagas ?? []) {
+    if (g.kind === "raw-transfers") {
+      // Only a full-size block can meet a 1-Ggas aim; a scaled run shows the linear extrapolation.
+      const perGgas = (g.modes.parallel.medianMs * 1e9) / g.gas;
+      aims.push({
+        aim: "1-Ggas raw transfers < 300 ms with 2 workers",
+        measured: `${ms(g.modes.parallel.medianMs)} ms for ${grouped(g.gas)} gas${g.scale === 1 ? "" : ` (≈ ${ms(perGgas)} ms per Ggas, extrapolated)`}`,
+        met: g.scale === 1 ? g.modes.parallel.medianMs < 300 && g.ok : null,
+      });
+    } else {
+      aims.push({ aim: `gigagas ${g.kind} >= 1.85x`, measured: times(g.speedup), met: g.speedup >= 1.85 && g.ok });
+    }
+  }
+  return aims;
+}
+
+async function main(): Promise<void> {
+  const argv = Bun.argv.slice(2);
+  const args = parseArgs(argv);
+  const started = performance.now();
+  const results: BenchResults = {
+    quick: args.quick,
+    argv: ["bench/run.ts", ...argv],
+    machine: machineInfo(),
+    load: { start: loadSample() },
+    ceiling: {},
+    aims: [],
+    wallSeconds: 0,
+  };
+  progress(`${args.quick ? "quick" : "full"} run on ${results.machine.cpuModel} (${results.machine.cores} cores), load ${results.load.start.loadAverage.join(" ")}`);
+  const ceilingOptions = { totalUnits: args.ceilingUnits, repeats: args.ceilingRepeats };
+
+  try {
+    if (args.sections.has("ceiling")) results.ceiling.before = await measureCeiling(ceilingOptions, progress);
+    if (args.sections.has("corpus")) {
+      results.corpus = await measureCorpus(
+        { runs: args.runs, warmups: 1, ethereumjs: args.ethereumjs, blocks: args.blocks },
+        (done, of, block) => progress(describeCorpusBlock(done, of, block)),
+      );
+    }
+    if (args.sections.has("gigagas")) {
+      results.gigagas = await measureGigagas({ scale: args.scale, runs: args.runs, warmups: 1 }, (g) => progress(describeGigagas(g)));
+    }
+    if (args.sections.has("ceiling")) results.ceiling.after = await measureCeiling(ceilingOptions, progress);
+  } finally {
+    await closeEngines();
+  }
+  if (args.sections.has("micro")) results.micro = await runMicro(args.out);
+
+  results.load.end = loadSample();
+  const ceiling = meanCeiling(results.ceiling.before, results.ceiling.after);
+  if (ceiling !== undefined) {
+    results.ofCeiling = {
+      corpusGeometricMean: ratio(results.corpus?.totals.geometricMeanSpeedup.parallel ?? Number.NaN, ceiling),
+      corpusTotal: ratio(results.corpus?.totals.speedupOfTotals.parallel ?? Number.NaN, ceiling),
+      gigagas: Object.fromEntries((results.gigagas ?? []).map((g) => [g.kind, ratio(g.speedup, ceiling)])),
+    };
+  }
+  results.aims = checkAims(results);
+  results.wallSeconds = (performance.now() - started) / 1000;
+
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(args.out, "latest.md"), renderMarkdown(results));
+  if (results.corpus) {
+    const title = `pevm, mainnet corpus: ${results.machine.cpuModel}, ${results.machine.cores} cores, load ${results.load.start.loadAverage[0]}, ${results.machine.date.slice(0, 10)}${args.quick ? " (quick)" : ""}`;
+    writeFileSync(join(args.out, "speedup.svg"), renderSpeedupSvg(results.corpus.blocks, ceiling, title));
+  }
+  for (const aim of results.aims) progress(`aim ${aim.met === null ? "n/a" : aim.met ? "met" : "NOT met"}: ${aim.aim} — ${aim.measured}`);
+  if (ceiling !== undefined) progress(`2-worker ceiling of this machine now: ${times(ceiling)}`);
+  progress(`done in ${results.wallSeconds.toFixed(0)} s; results in ${args.out}`);
+
+  const failed = (results.corpus?.totals.failed.length ?? 0) > 0 || (results.gigagas ?? []).some((g) => !g.ok);
+  if (failed) {
+    progress("WRONG RESULTS: some block did not match (see latest.md)");
+    process.exitCode = 1;
+  }
+}
+
+await main();
