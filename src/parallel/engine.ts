@@ -1,4 +1,3 @@
-import { bytesToHex } from "@ethereumjs/util";
 import { encodeBlock } from "../chain/block-codec.ts";
 import { InvalidTransactionError } from "../chain/errors.ts";
 import { Fork } from "../chain/forks.ts";
@@ -12,7 +11,7 @@ import { SharedStorage } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountChange, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import {
-  applyBlockEpilogue,
+  finishBlock,
   applyBlockPrologue,
   blockFork,
   checkBlobGas,
@@ -213,18 +212,7 @@ export class ParallelEngine {
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.overlay(changes);
-    const unrewardedUncles = options.transactionsOnly ? 0 : applyBlockEpilogue(block, fork, state);
-    return {
-      number: block.header.number,
-      fork,
-      receipts,
-      gasUsed,
-      blobGasUsed,
-      logsBloom: bytesToHex(bloom) as Hex,
-      changes: state.result(),
-      unrewardedUncles,
-      stats,
-    };
+    return { ...finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom), stats };
   }
 
   private memoryFor(txCount: number): MultiVersionMemory {

@@ -131,6 +131,20 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
     orBloom(bloom, receipt.logsBloom);
     receipts.push(receipt);
   }
+  return finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
+}
+
+/** After the transactions (however they ran): rewards and withdrawals, then the result. */
+export function finishBlock(
+  block: Block,
+  fork: Fork,
+  options: ExecuteOptions,
+  state: BlockState,
+  receipts: Receipt[],
+  gasUsed: bigint,
+  blobGasUsed: bigint,
+  bloom: Uint8Array,
+): BlockResult {
   const unrewardedUncles = options.transactionsOnly ? 0 : applyBlockEpilogue(block, fork, state);
   return {
     number: block.header.number,
