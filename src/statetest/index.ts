@@ -12,5 +12,5 @@ export {
   type RunMode,
   type RunOptions,
 } from "./runner.ts";
-export { SKIPS, skipReason, type Skip } from "./skips.ts";
+export { SKIPS, SLOW, skipReason, type Skip } from "./skips.ts";
 export { buildBlock, buildHeader, buildPreState, buildTransaction } from "./build.ts";

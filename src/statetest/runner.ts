@@ -35,6 +35,8 @@ export interface CaseFilter {
   name?: string | RegExp;
   /** Only these forks (ethereum/tests names, any case). */
   forks?: string[];
+  /** Also run the cases of the SLOW list (skipped by default). */
+  includeSlow?: boolean;
 }
 
 /** Which of the executor's errors a test's expectException means the transaction was rejected. */
@@ -111,7 +113,7 @@ export async function runStateTestFile(path: string, mode: RunMode, filter?: Cas
       for (const post of posts) {
         const name = caseName(displayName, testName, forkLabel, post);
         if (!matches(filter, name, forkLabel)) continue;
-        const skip = skipReason(name);
+        const skip = skipReason(name, filter?.includeSlow);
         if (skip !== undefined) {
           results.push({ name, status: "skip", reason: skip });
           continue;
