@@ -14,6 +14,8 @@ import { join, relative } from "node:path";
 import { closeEngines } from "../src/index.ts";
 import { countResults, formatCounts, runStateTestFile, type CaseResult, type RunMode } from "../src/statetest/index.ts";
 
+/** Per directory: the largest take a minute or two on a busy 2-core machine. */
+const TIMEOUT_MS = 15 * 60_000;
 const ROOT = join(import.meta.dir, "..", "data", "ethereum-tests", "GeneralStateTests");
 const workers = Number(process.env.PEVM_STATETEST_WORKERS ?? 0);
 const MODE: RunMode = workers > 0 ? { workers } : { sequential: true };
@@ -41,7 +43,7 @@ describe(`GeneralStateTests (${MODE.sequential ? "sequential" : `${workers} work
       for (const r of results) if (r.status === "skip") console.log(`skipped ${r.name}: ${r.reason}`);
       const failures = results.filter((r) => r.status === "fail").map((r) => `${r.name}: ${r.reason}`);
       expect(failures).toEqual([]);
-    });
+    }, TIMEOUT_MS);
   }
 });
 
