@@ -42,8 +42,8 @@ export class EvmTxExecutor implements TxTaskExecutor {
     private readonly results: TxResults,
   ) {
     this.ids = new LocationIds(mv.locations);
-    this.source = new MvStateSource(mv, storage, codes, this.ids);
     this.storageOnly = new Set(job.storageOnlyAccounts);
+    this.source = new MvStateSource(mv, storage, codes, this.ids, this.storageOnly);
     this.previousFromSender = new Int32Array(job.previousFromSender);
     this.waitedForSender = new Uint8Array(this.previousFromSender.length);
   }

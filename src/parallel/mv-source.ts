@@ -29,6 +29,8 @@ export class MvStateSource implements StateSource {
     private readonly base: SharedStorage,
     private readonly codes: CodeStore,
     private readonly ids: LocationIds,
+    /** Pre-state accounts with storage but neither code nor nonce (see hasStorage). */
+    private readonly storageOnly: ReadonlySet<string>,
   ) {}
 
   begin(txIdx: number): void {
@@ -92,6 +94,16 @@ export class MvStateSource implements StateSource {
       this.codeCache.set(codeHash, code);
     }
     return code;
+  }
+
+  /**
+   * EIP-7610 asks whether an account without code and nonce holds storage. In a parallel run
+   * only the pre-state can have put it there: storage is written by code running at the
+   * address (then it has code, or a nonce once created), and wiping it makes the block fall
+   * back to sequential. So the answer is a fact of the immutable pre-state: no read to record.
+   */
+  hasStorage(address: AddressHex): boolean {
+    return this.storageOnly.has(address);
   }
 
   blockHash(number: bigint): Hex | undefined {
