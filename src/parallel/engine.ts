@@ -418,7 +418,7 @@ export function engineFor(workers: number): Promise<ParallelEngine> {
 export async function closeEngines(): Promise<void> {
   const all = [...engines.values()];
   engines.clear();
-  for (const e of all) await (await e).close();
+  await Promise.all(all.map(async (e) => (await e).close()));
 }
 
 /** The worker count the machine fits: one per CPU this process may run on. */
