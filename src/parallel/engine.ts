@@ -33,6 +33,11 @@ export interface ParallelStats extends SchedulerStats {
   /** Summed over workers: ms inside transaction execution, and ms of whole worker runs. */
   executeMs: number;
   workerMs: number;
+  /** Main thread: ms from the call to the workers' start (prologue, sizing, dispatch), the whole
+   * run as seen from here, and the in-order settle (receipts, final state, rewards). */
+  prepareMs: number;
+  runMs: number;
+  settleMs: number;
 }
 
 export interface ParallelOptions extends ExecuteOptions {
@@ -137,6 +142,7 @@ export class ParallelEngine {
   }
 
   private async executeNow(block: Block, storage: Storage, options: ParallelOptions): Promise<BlockResult & { stats: ParallelStats }> {
+    const started = performance.now();
     const fork = blockFork(block, options);
     const txCount = block.transactions.length;
 
@@ -176,6 +182,7 @@ export class ParallelEngine {
       injectThrowAtTx: options.injectThrowAtTx,
     };
     let reports: WorkerReport[];
+    const runStarted = performance.now();
     try {
       reports = await this.pool.run(job, {
         timeoutMs: options.timeoutMs ?? 600_000,
@@ -192,7 +199,17 @@ export class ParallelEngine {
       throw error;
     }
 
-    const stats: ParallelStats = { ...emptyStats(), workers: this.pool.size, fallback: null, executeMs: 0, workerMs: 0 };
+    const settleStarted = performance.now();
+    const stats: ParallelStats = {
+      ...emptyStats(),
+      workers: this.pool.size,
+      fallback: null,
+      executeMs: 0,
+      workerMs: 0,
+      prepareMs: runStarted - started,
+      runMs: settleStarted - runStarted,
+      settleMs: 0,
+    };
     for (const r of reports) {
       stats.executeMs += r.executeMs;
       stats.workerMs += r.runMs;
@@ -212,7 +229,9 @@ export class ParallelEngine {
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.overlay(changes);
-    return { ...finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom), stats };
+    const result = finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
+    stats.settleMs = performance.now() - settleStarted;
+    return { ...result, stats };
   }
 
   private memoryFor(txCount: number): MultiVersionMemory {
