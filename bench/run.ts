@@ -2,7 +2,7 @@
  * The benchmark suite, all measured in one run:
  *
  *   bun run bench            full: corpus k=5, gigagas at 1 Ggas, ceiling, micro-benchmarks
- *   bun run bench --quick    under 5 minutes on an idle 2-core machine: k=3, gigagas at 10 %, no micro
+ *   bun run bench --quick    about 5 minutes on an idle 2-core machine: k=1, gigagas at 5 %, no micro
  *
  * Options: --runs K, --scale S, --blocks N,N,..., --only corpus,gigagas,ceiling,micro,
  * --no-ethereumjs, --out DIR (default bench/results).
@@ -44,8 +44,8 @@ function parseArgs(argv: string[]): RunArgs {
   const quick = argv.includes("--quick");
   const args: RunArgs = {
     quick,
-    runs: quick ? 3 : 5,
-    scale: quick ? 0.1 : 1,
+    runs: quick ? 1 : 5,
+    scale: quick ? 0.05 : 1,
     blocks: [],
     // Micro-benchmarks take minutes and measure components, not blocks: full runs only.
     sections: new Set(quick ? SECTIONS.filter((s) => s !== "micro") : SECTIONS),
