@@ -17,34 +17,6 @@ import { compareParallel, ENGINE_CLOSE_TIMEOUT_MS } from "./support/parallel.ts"
 import { within } from "./support/watchdog.ts";
 
 const WORKER_COUNTS = [1, 2, 3, 4, 8];
-const DEFAULT_WORKERS = 2;
-
-/**
- * Every block runs with 2 workers; only this fixed subset runs with every worker count.
- * Running all 56 blocks five times (plus the sequential baseline) takes well over 10 minutes
- * on the shared 2-core machine. The subset covers each fork era (Frontier, Homestead, Spurious
- * Dragon, Byzantium, the merge, Cancun; the cheapest block where there is a choice), the
- * blocks with the most re-executions in a survey run (long chains of dependent transactions),
- * blocks whose storage wipes send the engine to its sequential fallback, the largest block and
- * the empty one.
- */
-const EVERY_WORKER_COUNT = new Set([
-  46147, // Frontier, one transaction
-  1150000, // Homestead activation
-  1796867, // storage wipe: sequential fallback
-  2179522, // 222 txs, nearly all dependent
-  2675000, // Spurious Dragon activation
-  4370000, // Byzantium activation
-  5891667, // 380 txs, nearly all dependent
-  8889776, // storage wipe: sequential fallback
-  11814555, // 579 txs, nearly all dependent
-  13287210, // 1414 txs, many re-executions
-  14396881, // 1346 txs, most validation aborts
-  15274915, // 1226 txs
-  15537393, // last proof-of-work block
-  19910734, // no transactions
-  19923400, // Cancun (cheaper than the other Cancun blocks, which take 5-30 s here)
-]);
 
 /** Mocked blocks: small enough to keep the suite lean, big enough for real conflicts. */
 const MOCK_TX_COUNT = 40;
@@ -78,7 +50,7 @@ async function expectParallelEqualsSequential(label: string, loaded: LoadedBlock
 
 describe("mainnet blocks: parallel == sequential", () => {
   for (const number of mainnetBlockNumbers()) {
-    const workerCounts = EVERY_WORKER_COUNT.has(number) ? WORKER_COUNTS : [DEFAULT_WORKERS];
+    const workerCounts = WORKER_COUNTS;
     test(`block ${number}, workers ${workerCounts.join(",")}`, async () => {
       await expectParallelEqualsSequential(`block ${number}`, loadMainnetBlock(number), workerCounts);
     }, BLOCK_TEST_TIMEOUT_MS);
