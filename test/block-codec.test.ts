@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeBlock, encodeBlock, SharedBlockView } from "../src/chain/block-codec.ts";
 import type { Block, Hex } from "../src/chain/types.ts";
 import { loadBlock, pseudoRandomAddress, syntheticMainnetLikeBlock, syntheticTransferBlock } from "./fixtures/shared-corpus.ts";
-import type { SharedWorkerReply, SharedWorkerRequest } from "./fixtures/shared-worker.ts";
+import type { SharedWorkerRequest } from "./fixtures/shared-worker.ts";
+import { askSharedWorker, startSharedWorker } from "./support/shared-worker.ts";
 
 // 19932703: 1559 + legacy + blob; 18085863: access lists; 18426253: six creations;
 // 1150000: pre-EIP-155 legacy (no chain id), a creation, no base fee/withdrawals; 19910734: empty.
@@ -90,17 +91,11 @@ describe("block codec on synthetic blocks", () => {
 describe("block codec across a Worker", () => {
   let worker: Worker;
   beforeAll(() => {
-    worker = new Worker(new URL("./fixtures/shared-worker.ts", import.meta.url).href);
+    worker = startSharedWorker();
   });
   afterAll(() => worker.terminate());
 
-  function ask(request: SharedWorkerRequest): Promise<SharedWorkerReply> {
-    return new Promise((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<SharedWorkerReply>) => resolve(event.data);
-      worker.onerror = (event) => reject(new Error(event.message));
-      worker.postMessage(request);
-    });
-  }
+  const ask = (request: SharedWorkerRequest) => askSharedWorker(worker, request);
 
   test("a Worker decodes the block it received as one SharedArrayBuffer", async () => {
     const block: Block = loadBlock(19932703);

@@ -14,7 +14,8 @@ import {
 } from "../src/state/shared-storage.ts";
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
 import { loadPreState, pseudoRandomAddress } from "./fixtures/shared-corpus.ts";
-import type { SharedWorkerReply, SharedWorkerRequest, StorageAnswers } from "./fixtures/shared-worker.ts";
+import type { SharedWorkerRequest, StorageAnswers } from "./fixtures/shared-worker.ts";
+import { askSharedWorker, startSharedWorker } from "./support/shared-worker.ts";
 
 const BLOCK = 19932703;
 const ABSENT_ADDRESSES: AddressHex[] = ["0x0000000000000000000000000000000000000000", pseudoRandomAddress(42), "0xffffffffffffffffffffffffffffffffffffffff"];
@@ -226,17 +227,11 @@ describe("SharedStorage edge cases", () => {
 describe("SharedStorage in a Worker", () => {
   let worker: Worker;
   beforeAll(() => {
-    worker = new Worker(new URL("./fixtures/shared-worker.ts", import.meta.url).href);
+    worker = startSharedWorker();
   });
   afterAll(() => worker.terminate());
 
-  function ask(request: SharedWorkerRequest): Promise<SharedWorkerReply> {
-    return new Promise((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<SharedWorkerReply>) => resolve(event.data);
-      worker.onerror = (event) => reject(new Error(event.message));
-      worker.postMessage(request);
-    });
-  }
+  const ask = (request: SharedWorkerRequest) => askSharedWorker(worker, request);
 
   test("attach() sees the same accounts, slots, codes and block hashes", async () => {
     const addresses = [...memory.accounts.keys(), ...ABSENT_ADDRESSES];
