@@ -146,18 +146,7 @@ export class ParallelEngine {
     const fork = blockFork(block, options);
     const txCount = block.transactions.length;
 
-    // Block-level writes before the transactions (DAO fork, beacon root) become part of the
-    // pre-state the workers see.
-    let base = storage;
-    let prologue: StateChanges | undefined;
-    if (!options.transactionsOnly) {
-      const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
-      applyBlockPrologue(block, fork, pre, storage);
-      if (pre.result().size > 0) {
-        prologue = pre.result();
-        base = overlayStorage(storage, prologue);
-      }
-    }
+    const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : withPrologue(block, fork, storage);
     const shared = shareStorage(base);
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
@@ -268,6 +257,23 @@ export class ParallelEngine {
     this.scheduler.reset(txCount);
     return this.scheduler;
   }
+}
+
+const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Storage; prologue: StateChanges | undefined }>();
+
+/**
+ * Block-level writes before the transactions (DAO fork, beacon root) become part of the
+ * pre-state the workers see; built once per block and pre-state, like the shared copy.
+ */
+function withPrologue(block: Block, fork: Fork, storage: Storage): { base: Storage; prologue: StateChanges | undefined } {
+  const cached = prologues.get(block);
+  if (cached !== undefined && cached.storage === storage && cached.fork === fork) return cached;
+  const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
+  applyBlockPrologue(block, fork, pre, storage);
+  const prologue = pre.result().size > 0 ? pre.result() : undefined;
+  const entry = { storage, fork, base: prologue ? overlayStorage(storage, prologue) : storage, prologue };
+  prologues.set(block, entry);
+  return entry;
 }
 
 /** The pre-state with block-level changes applied (a shallow copy: untouched accounts are shared). */
