@@ -345,7 +345,7 @@ function settleReceipts(block: Block, fork: Fork, results: TxResults, details: (
     gasUsed += txGas;
     const txBlobGas = tx.type === 3 ? results.blobGasUsed(tx.index) : 0n;
     blobGasUsed += txBlobGas;
-    if (txBlobGas !== 0n) checkBlobGas(block, fork, blobGasUsed, tx.index);
+    if (txBlobGas !== 0n) checkBlobGas(fork, blobGasUsed, tx.index);
     const logs = d?.logs ?? NO_LOGS;
     const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : logsBloom(logs);
     if (logs.length > 0) orBloom(bloom, receiptBloom);
@@ -374,14 +374,12 @@ function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeSto
   const result = new ReadResult();
   const locations = mv.locations;
   const count = locations.count;
-  const keyWords = new Uint32Array(14);
   const byAddress = new Map<AddressHex, SettledAccount>();
   for (let id = 0; id < count; id++) {
     const status = mv.finalValue(id, result);
     // BASE without deltas: nobody wrote it (only read it, or wrote and then un-wrote it).
     if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
     const key = locations.keyOf(id);
-    void keyWords;
     const address = key.address as AddressHex;
     let a = byAddress.get(address);
     if (a === undefined) {

@@ -98,11 +98,10 @@ export function receiptOf(type: number, outcome: TxOutcome, cumulativeGasUsed: b
   };
 }
 
-export function checkBlobGas(block: Block, fork: Fork, blobGasUsed: bigint, txIndex: number): void {
+export function checkBlobGas(fork: Fork, blobGasUsed: bigint, txIndex: number): void {
   if (blobGasUsed > maxBlobGasPerBlock(fork)) {
     throw new InvalidTransactionError(txIndex, "BLOB_GAS_EXCEEDS_BLOCK", `block blob gas ${blobGasUsed} exceeds the maximum`);
   }
-  void block;
 }
 
 /** Executes a block on the calling thread, one transaction after another. */
@@ -126,7 +125,7 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
     state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
     gasUsed += outcome.gasUsed;
     blobGasUsed += outcome.blobGasUsed;
-    checkBlobGas(block, fork, blobGasUsed, tx.index);
+    checkBlobGas(fork, blobGasUsed, tx.index);
     const receipt = receiptOf(tx.type, outcome, gasUsed);
     orBloom(bloom, receipt.logsBloom);
     receipts.push(receipt);

@@ -1,4 +1,4 @@
-import { Address, bytesToHex, hexToBytes } from "@ethereumjs/util";
+import { Address, hexToBytes } from "@ethereumjs/util";
 import { InvalidTransactionError } from "../chain/errors.ts";
 import { Fork } from "../chain/forks.ts";
 import type { Log } from "../chain/receipts.ts";
@@ -265,7 +265,7 @@ function finishTransaction(
 type EvmResult = Awaited<ReturnType<ForkVm["evm"]["runCall"]>>;
 
 async function runInEvm(vm: ForkVm, env: BlockEnv, tx: Transaction, gasLeft: bigint, gasPrice: bigint): Promise<EvmResult> {
-  const { evm, common } = vm;
+  const { evm } = vm;
   const journal = evm.journal as unknown as {
     cleanJournal(): void;
     addAlwaysWarmAddress(a: string, toAccessList?: boolean): void;
@@ -284,7 +284,6 @@ async function runInEvm(vm: ForkVm, env: BlockEnv, tx: Transaction, gasLeft: big
       for (const key of item.storageKeys) journal.addAlwaysWarmSlot(item.address, key.toString(16).padStart(64, "0"));
     }
   }
-  void common;
   await journal.checkpoint();
   const result = await evm.runCall({
     block: env.evmBlock as never,
@@ -323,5 +322,4 @@ async function finishEvmTransaction(vm: ForkVm, env: BlockEnv, result: EvmResult
       }
     }
   }
-  void bytesToHex;
 }
