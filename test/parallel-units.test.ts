@@ -31,8 +31,8 @@ describe("values in the multi-version memory", () => {
       writeU256(v, words);
       expect(readU256(words)).toBe(v);
       let plain = 0n;
-      for (let i = 7; i >= 0; i--) plain = (plain << 32n) | BigInt(words[i]!);
-      expect(plain).toBe(v); // little-endian word order, as the DELTA addition expects
+      for (let i = 0; i < 8; i++) plain = (plain << 32n) | BigInt(words[i]!);
+      expect(plain).toBe(v); // big-endian word order, as every shared value (src/shm/words.ts)
     }
   });
 

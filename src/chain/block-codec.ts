@@ -1,4 +1,4 @@
-import { bytesToHexString, hexToBytesInto } from "../state/shared-words.ts";
+import { bytesToHexString, hexToBytesInto } from "../shm/words.ts";
 import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction, Withdrawal } from "./types.ts";
 
 /**

@@ -15,16 +15,8 @@ import {
   type ReadSet,
   type WriteBatch,
 } from "./sets.ts";
-import {
-  allocateRegion,
-  CACHE_LINE_WORDS,
-  defaultAllocator,
-  int32View,
-  MvCapacityError,
-  type MvResource,
-  type SharedAllocator,
-  type SharedRegion,
-} from "./shared.ts";
+import { allocateRegion, CACHE_LINE_WORDS, defaultAllocator, int32View, type SharedAllocator, type SharedRegion } from "../shm/region.ts";
+import { MvCapacityError, type MvResource } from "./capacity.ts";
 
 export const EntryFlag = {
   /** Written by an aborted incarnation: readers must wait for the transaction. */

@@ -3,11 +3,13 @@ import { InvalidTransactionError } from "../chain/errors.ts";
 import { Fork } from "../chain/forks.ts";
 import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
-import { LocationKind, MultiVersionMemory, ReadResult, ReadStatus, applyDelta, defaultCapacities } from "../mv/index.ts";
-import { allocateShared, allowedCpuCount } from "../native/index.ts";
+import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, MultiVersionMemory, ReadResult, ReadStatus, VALUE_WORDS, applyDelta, defaultCapacities } from "../mv/index.ts";
+import { allowedCpuCount } from "../native/index.ts";
+import { cacheLineAllocator } from "../shm/region.ts";
 import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
 import { MemoryStorage } from "../state/memory.ts";
-import { SharedStorage } from "../state/shared-storage.ts";
+import { NO_ACCOUNT, SharedStorage } from "../state/shared-storage.ts";
+import { wordsToAddress, wordsToBigInt } from "../shm/words.ts";
 import { EMPTY_CODE_HASH, type AccountChange, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import {
@@ -23,7 +25,7 @@ import { WorkerPool } from "../workers/pool.ts";
 import { CodeStore } from "./code-store.ts";
 import { HALT_FALLBACK, type BlockJob, type TxDetails, type WorkerReport } from "./job.ts";
 import { HAS_DETAILS, STATUS_SUCCESS, TxResults } from "./results.ts";
-import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
+import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash } from "./values.ts";
 
 /** How parallel the block really was. */
 export interface ParallelStats extends SchedulerStats {
@@ -52,8 +54,6 @@ export interface ParallelOptions extends ExecuteOptions {
 
 const WORKER_SCRIPT = new URL("../workers/evm-worker.ts", import.meta.url).href;
 
-/** Hot shared structures start on a cache line (native helper; ptr() alignment without it). */
-const cacheLineAligned = (bytes: number) => allocateShared(bytes, 64);
 
 let nextId = 1;
 const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
@@ -217,7 +217,7 @@ export class ParallelEngine {
     const changes = settleState(mv, shared.storage, this.codes);
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
-    state.overlay(changes);
+    state.adopt(changes);
     const result = finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
     stats.settleMs = performance.now() - settleStarted;
     return { ...result, stats };
@@ -243,7 +243,7 @@ export class ParallelEngine {
       c!.writeArenaWords < wanted.writeArenaWords ||
       c!.readArenaWords < wanted.readArenaWords
     ) {
-      this.mv = MultiVersionMemory.create(wanted, cacheLineAligned);
+      this.mv = MultiVersionMemory.create(wanted, cacheLineAllocator);
     } else {
       mv.reset(txCount);
     }
@@ -252,7 +252,7 @@ export class ParallelEngine {
 
   private schedulerFor(txCount: number): Scheduler {
     if (this.scheduler === undefined || this.scheduler.maxTxs < txCount) {
-      this.scheduler = Scheduler.create(Math.max(txCount, 1024), cacheLineAligned);
+      this.scheduler = Scheduler.create(Math.max(txCount, 1024), cacheLineAllocator);
     }
     this.scheduler.reset(txCount);
     return this.scheduler;
@@ -363,62 +363,78 @@ function settleReceipts(block: Block, fork: Fork, results: TxResults, details: (
 }
 
 interface SettledAccount {
+  /** The final ACCOUNT value when a transaction wrote it in full. */
   account?: Uint32Array;
-  accountDelta?: { delta: Uint32Array; flags: number };
+  /** Otherwise the credits (DELTA entries) on top of the pre-state account. */
+  delta?: Uint32Array;
+  deltaFlags: number;
   codeHash?: Hex;
-  slots: Map<bigint, bigint>;
+  slots?: Map<bigint, bigint>;
 }
 
-/** The final value of every location some transaction wrote, as per-account changes. */
+/**
+ * The final value of every location some transaction wrote, as per-account changes. Each
+ * written location is walked once; values go from shared words to bigints once (no hex or
+ * intermediate bigint), and credits are added to the pre-state's account words directly.
+ */
 function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeStore): StateChanges {
   const result = new ReadResult();
   const locations = mv.locations;
   const count = locations.count;
+  const key = new Uint32Array(KEY_WORDS);
   const byAddress = new Map<AddressHex, SettledAccount>();
   for (let id = 0; id < count; id++) {
     const status = mv.finalValue(id, result);
     // BASE without deltas: nobody wrote it (only read it, or wrote and then un-wrote it).
     if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
-    const key = locations.keyOf(id);
-    const address = key.address as AddressHex;
+    locations.keyWordsOf(id, key);
+    const address = wordsToAddress(key, KEY_ADDRESS);
     let a = byAddress.get(address);
     if (a === undefined) {
-      a = { slots: new Map() };
+      a = { deltaFlags: 0 };
       byAddress.set(address, a);
     }
-    if (key.kind === LocationKind.ACCOUNT) {
+    const kind = key[0];
+    if (kind === LocationKind.ACCOUNT) {
       if (status === ReadStatus.VALUE) a.account = result.value.slice();
-      else a.accountDelta = { delta: result.delta.slice(), flags: result.deltaFlags };
-    } else if (key.kind === LocationKind.CODE) {
+      else {
+        a.delta = result.delta.slice();
+        a.deltaFlags = result.deltaFlags;
+      }
+    } else if (kind === LocationKind.CODE) {
       a.codeHash = decodeCodeHash(result.value);
     } else {
-      a.slots.set(key.slot!, readU256(result.value, 0));
+      (a.slots ??= new Map()).set(wordsToBigInt(key, KEY_SLOT, 8), wordsToBigInt(result.value, 0, 8));
     }
   }
   const changes: StateChanges = new Map();
-  const words = new Uint32Array(11);
+  const words = new Uint32Array(VALUE_WORDS);
   for (const [address, a] of byAddress) {
-    const before = a.account === undefined || a.codeHash === undefined ? base.account(address) : undefined;
-    const codeHash = a.codeHash ?? before?.codeHash ?? EMPTY_CODE_HASH;
+    const handle = a.account === undefined || a.codeHash === undefined ? base.accountHandle(address) : NO_ACCOUNT;
+    const codeHash = a.codeHash ?? (handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle));
     let code: Uint8Array | undefined;
     if (a.codeHash !== undefined) {
       code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
     }
     if (a.account !== undefined) words.set(a.account);
     else {
-      encodeAccount(before !== undefined, before?.balance ?? 0n, before?.nonce ?? 0n, words);
-      if (a.accountDelta !== undefined) applyDelta(words, a.accountDelta.delta, a.accountDelta.flags);
+      if (handle === NO_ACCOUNT) words.fill(0);
+      else {
+        base.readAccount(handle, words, 0);
+        words[FLAGS_WORD] = ACCOUNT_EXISTS;
+      }
+      if (a.delta !== undefined) applyDelta(words, a.delta, a.deltaFlags);
     }
-    const { exists, balance, nonce } = decodeAccount(words, codeHash);
+    const exists = accountExists(words, codeHash);
     changes.set(address, {
       deleted: !exists,
-      balance: exists ? balance : 0n,
-      nonce: exists ? nonce : 0n,
+      balance: exists ? wordsToBigInt(words, 0, 8) : 0n,
+      nonce: exists ? wordsToBigInt(words, NONCE_WORD, 2) : 0n,
       codeHash: exists ? codeHash : EMPTY_CODE_HASH,
       // As sequential BlockState: a deleted account carries no code.
       code: exists ? code : undefined,
       storageCleared: false,
-      storage: a.slots,
+      storage: a.slots ?? new Map(),
     });
   }
   return changes;
