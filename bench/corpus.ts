@@ -7,7 +7,7 @@
  */
 import { closeEngines, forkName, loadBlockDir, receiptsRoot, type BlockResult } from "../src/index.ts";
 import { Fork } from "../src/chain/forks.ts";
-import { shareBlock, shareStorage } from "../src/parallel/engine.ts";
+import { shareBlock, shareStorage } from "../src/parallel/prepare.ts";
 import { blockDirOf, corpusBlockNumbers } from "./peer/corpus.ts";
 import { checkPeerRun, loadPeerBlock, runPeerBlock } from "./peer/ethereumjs-vm.ts";
 import { measureModes, runMode, sameResult, type ModeSummary, type PevmMode } from "./report/measure.ts";

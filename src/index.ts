@@ -5,7 +5,8 @@
 import type { Block } from "./chain/types.ts";
 import type { Storage } from "./state/types.ts";
 import { chooseExecution } from "./parallel/auto.ts";
-import { defaultWorkerCount, engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
+import type { ParallelOptions, ParallelStats } from "./parallel/engine.ts";
+import { defaultWorkerCount, engineFor } from "./parallel/registry.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
 
 export interface PevmOptions extends ParallelOptions {
@@ -52,7 +53,8 @@ export async function executeBlock(
   return { ...(await engine.execute(block, storage, options)), mode: { mode: "parallel", workers, reason } };
 }
 
-export { closeEngines, ParallelEngine, type ParallelStats } from "./parallel/engine.ts";
+export { ParallelEngine, type ParallelStats } from "./parallel/engine.ts";
+export { closeEngines } from "./parallel/registry.ts";
 
 export { Fork, forkName, mainnetFork, parseForkName } from "./chain/forks.ts";
 export { InputError, InvalidTransactionError } from "./chain/errors.ts";

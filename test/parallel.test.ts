@@ -7,7 +7,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeEngines, executeBlock } from "../src/index.ts";
 import { MOCK_KINDS, mockKind } from "../src/mock/index.ts";
-import { engineFor } from "../src/parallel/engine.ts";
+import { ParallelEngine } from "../src/parallel/engine.ts";
+import { engineFor } from "../src/parallel/registry.ts";
 import type { LoadedBlock } from "../src/state/corpus.ts";
 import { describeDifferences, resultDifferences } from "./support/compare.ts";
 import { FallbackLog } from "./support/fallbacks.ts";
@@ -122,5 +123,26 @@ describe("blocks submitted while another runs", () => {
     );
     expect(resultDifferences(firstSequential, firstParallel)).toEqual([]);
     expect(resultDifferences(secondSequential, secondParallel)).toEqual([]);
+  }, BLOCK_TEST_TIMEOUT_MS);
+});
+
+describe("shared arenas too small for the block", () => {
+  test("the engine grows the multi-version memory and the code store and runs the block again, with the same result", async () => {
+    // 1/256 of the estimated capacities: locations, entries and arenas all overflow first;
+    // 256 bytes of code store cannot hold the contracts the create-destroy kind deploys.
+    const engine = await ParallelEngine.start(2, false, { arenaScale: 1 / 256, codeStoreBytes: 256 });
+    try {
+      const growths: number[] = [];
+      for (const loaded of [loadMainnetBlock(14029313), await loadMockBlock(mockKind("create-destroy"), 40)]) {
+        const sequential = await executeBlock(loaded.block, loaded.storage, { sequential: true });
+        const parallel = await within(engine.execute(loaded.block, loaded.storage), 120_000, "a block with small arenas");
+        expect(resultDifferences(sequential, parallel)).toEqual([]);
+        growths.push(parallel.stats.arenaGrowths);
+      }
+      // The mainnet block overflows the memory arenas, the created contracts the code store.
+      expect(growths.every((n) => n > 0)).toBe(true);
+    } finally {
+      await engine.close();
+    }
   }, BLOCK_TEST_TIMEOUT_MS);
 });

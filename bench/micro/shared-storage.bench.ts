@@ -3,7 +3,7 @@
 //   bun bench/micro/shared-storage.bench.ts storage    # lookups only
 //   bun bench/micro/shared-storage.bench.ts codec      # block transfer only
 import { bench, do_not_optimize, group, run, summary } from "mitata";
-import { decodeBlock, encodeBlock } from "../../src/chain/block-codec.ts";
+import { decodeBlock, encodeBlock } from "../../src/parallel/block-codec.ts";
 import type { AddressHex, Block } from "../../src/chain/types.ts";
 import { MemoryStorage } from "../../src/state/memory.ts";
 import { addressToWords, bigintToWords, wordsToAddress } from "../../src/shm/words.ts";

@@ -1,13 +1,13 @@
 import { InvalidTransactionError } from "../chain/errors.ts";
-import type { SharedBlockView } from "../chain/block-codec.ts";
+import type { SharedBlockView } from "./block-codec.ts";
 import { Fork } from "../chain/forks.ts";
 import { type MultiVersionMemory, WriteSet } from "../mv/index.ts";
 import type { SharedStorage } from "../state/shared-storage.ts";
 import type { ForkVm } from "../vm/evm.ts";
 import { executeTransaction, type BlockEnv, type TxOutcome } from "../vm/transaction.ts";
-import type { ExecOutcome, TxTaskExecutor } from "../workers/loop.ts";
+import type { ExecOutcome, TxTaskExecutor } from "../scheduler/worker-loop.ts";
 import type { CodeStore } from "./code-store.ts";
-import type { BlockJob, TxDetails } from "./job.ts";
+import type { BlockJob, TxDetails } from "./protocol.ts";
 import type { TxResults } from "./results.ts";
 import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
@@ -15,7 +15,7 @@ import { collectWrites } from "./writes.ts";
 
 /**
  * Executes and validates transactions of one block inside a worker, against the shared
- * multi-version memory: the EVM side of Block-STM (the generic loop is workers/loop.ts).
+ * multi-version memory: the EVM side of Block-STM (the generic loop is scheduler/worker-loop.ts).
  */
 export class EvmTxExecutor implements TxTaskExecutor {
   readonly details = new Map<number, TxDetails>();
@@ -99,7 +99,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
       if (!(e instanceof InvalidTransactionError)) throw e;
       // Invalid in this view of the state; validation decides whether that view was right.
       this.writeSet.clear();
-      details = { tx: txIdx, incarnation, logs: [], invalid: { reason: e.reason, message: e.message } };
+      details = { tx: txIdx, incarnation, logs: [], invalid: { reason: e.reason, detail: e.detail } };
       this.results.write(txIdx, incarnation, false, true, 0n, 0n);
     }
     this.executeMs += performance.now() - t0;

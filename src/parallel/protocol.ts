@@ -1,12 +1,18 @@
+// Everything that crosses the thread boundary between the parallel engine (engine.ts, on the
+// calling thread) and its EVM workers (worker.ts): the job posted per block, the report each
+// worker sends back, and the scheduler halt codes a worker may set. Large data never crosses
+// as messages: the pre-state, block, multi-version memory, scheduler, code store and results
+// live in shared memory and cross as descriptors. Failures cross as data (halt codes, a
+// capacity resource, an invalid-transaction reason), never as error text parsed back.
+import type { InvalidTxReason } from "../chain/errors.ts";
 import type { Fork } from "../chain/forks.ts";
 import type { Log } from "../chain/receipts.ts";
-import type { InvalidTxReason } from "../chain/errors.ts";
 import type { Hex } from "../chain/types.ts";
-import type { MultiVersionMemoryDescriptor } from "../mv/index.ts";
+import type { MultiVersionMemoryDescriptor, MvResource } from "../mv/index.ts";
 import type { SchedulerDescriptor, SchedulerStats } from "../scheduler/index.ts";
 import type { SharedStorageDescriptor } from "../state/shared-storage.ts";
 
-/** What the main thread posts to every worker for one block (buffers are shared, not copied). */
+/** What the calling thread posts to every worker for one block (buffers are shared, not copied). */
 export interface BlockJob {
   fork: Fork;
   /** Ids let workers keep attached views and decoded transactions across runs of the same block. */
@@ -27,6 +33,8 @@ export interface BlockJob {
   results: SharedArrayBuffer;
   /** Accounts of the pre-state with storage but neither code nor nonce (see writes.ts). */
   storageOnlyAccounts: string[];
+  /** Write a JSC sampling profile of this worker's run to this directory (PEVM_PROFILE_WORKERS). */
+  profileDir?: string;
   /** Test hooks: random delays (µs, up to) and a transaction whose execution throws. */
   injectDelayMicros?: number;
   injectThrowAtTx?: number;
@@ -34,7 +42,7 @@ export interface BlockJob {
 
 /**
  * What the shared results (results.ts) cannot hold: logs, a created contract, invalidity.
- * Kept by the worker for the incarnation it executed; the main thread uses the one whose
+ * Kept by the worker for the incarnation it executed; the calling thread uses the one whose
  * incarnation is the final one.
  */
 export interface TxDetails {
@@ -43,7 +51,7 @@ export interface TxDetails {
   logs: Log[];
   contractAddress?: Hex;
   /** The transaction is invalid in this incarnation's view of the state. */
-  invalid?: { reason: InvalidTxReason; message: string };
+  invalid?: { reason: InvalidTxReason; detail: string };
 }
 
 export interface WorkerReport {
@@ -51,10 +59,13 @@ export interface WorkerReport {
   stats: SchedulerStats;
   /** Set when the block must be re-run sequentially, with the reason. */
   fallback?: string;
+  /** Set when a shared arena was too small for the block: grow it and run the block again. */
+  capacity?: MvResource | "codeStore";
   /** Milliseconds inside executeTransaction (the EVM and our processing) vs. the whole run. */
   executeMs: number;
   runMs: number;
 }
 
-/** Halt code a worker sets when the block needs the sequential fallback. */
+/** Halt codes (the scheduler's HALT_WORKER_ERROR = 1 is taken): why a worker stopped the block. */
 export const HALT_FALLBACK = 2;
+export const HALT_CAPACITY = 3;

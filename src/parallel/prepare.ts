@@ -1,0 +1,97 @@
+// Preparing a block for the workers: the pre-state and the block in shared memory, each made
+// once per object and reused by every later run of it (a benchmark's loading step).
+import { Fork } from "../chain/forks.ts";
+import type { Block } from "../chain/types.ts";
+import { MemoryStorage } from "../state/memory.ts";
+import { SharedStorage } from "../state/shared-storage.ts";
+import { EMPTY_CODE_HASH, type StateChanges, type Storage } from "../state/types.ts";
+import { BlockState } from "../vm/block-state.ts";
+import { applyBlockPrologue } from "../vm/block.ts";
+import { encodeBlock } from "./block-codec.ts";
+
+let nextId = 1;
+const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
+const encodedBlocks = new WeakMap<Block, SharedBlock>();
+
+export interface SharedBlock {
+  id: number;
+  buffer: SharedArrayBuffer;
+  previousFromSender: SharedArrayBuffer;
+}
+
+/**
+ * The pre-state in shared memory, built once per Storage object (the "loading" step a
+ * benchmark does not time). The Storage must not change afterwards.
+ */
+export function shareStorage(storage: Storage): { id: number; storage: SharedStorage; storageOnly: string[] } {
+  let shared = sharedStorages.get(storage);
+  if (shared === undefined) {
+    if (!(storage instanceof MemoryStorage)) {
+      throw new TypeError("the parallel engine needs a MemoryStorage pre-state (it copies it into shared memory)");
+    }
+    const storageOnly: string[] = [];
+    for (const [address, acc] of storage.accounts) {
+      if (acc.storage.size > 0 && acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH) storageOnly.push(address);
+    }
+    shared = { id: nextId++, storage: SharedStorage.fromMemory(storage), storageOnly };
+    sharedStorages.set(storage, shared);
+  }
+  return shared;
+}
+
+export function shareBlock(block: Block): SharedBlock {
+  let encoded = encodedBlocks.get(block);
+  if (encoded === undefined) {
+    const previousFromSender = new SharedArrayBuffer(Math.max(4, block.transactions.length * 4));
+    const previous = new Int32Array(previousFromSender);
+    const last = new Map<string, number>();
+    for (const tx of block.transactions) {
+      previous[tx.index] = last.get(tx.from) ?? -1;
+      last.set(tx.from, tx.index);
+    }
+    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender };
+    encodedBlocks.set(block, encoded);
+  }
+  return encoded;
+}
+
+
+const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Storage; prologue: StateChanges | undefined }>();
+
+/**
+ * Block-level writes before the transactions (DAO fork, beacon root) become part of the
+ * pre-state the workers see; built once per block and pre-state, like the shared copy.
+ */
+export function withPrologue(block: Block, fork: Fork, storage: Storage): { base: Storage; prologue: StateChanges | undefined } {
+  const cached = prologues.get(block);
+  if (cached !== undefined && cached.storage === storage && cached.fork === fork) return cached;
+  const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
+  applyBlockPrologue(block, fork, pre, storage);
+  const prologue = pre.result().size > 0 ? pre.result() : undefined;
+  const entry = { storage, fork, base: prologue ? overlayStorage(storage, prologue) : storage, prologue };
+  prologues.set(block, entry);
+  return entry;
+}
+
+/** The pre-state with block-level changes applied (a shallow copy: untouched accounts are shared). */
+function overlayStorage(storage: Storage, changes: StateChanges): MemoryStorage {
+  if (!(storage instanceof MemoryStorage)) throw new TypeError("the parallel engine needs a MemoryStorage pre-state");
+  const copy = new MemoryStorage();
+  for (const [a, acc] of storage.accounts) copy.accounts.set(a, acc);
+  for (const [h, c] of storage.codes) copy.codes.set(h, c);
+  for (const [n, h] of storage.blockHashes) copy.blockHashes.set(n, h);
+  for (const [address, c] of changes) {
+    if (c.deleted) {
+      copy.accounts.delete(address);
+      continue;
+    }
+    const old = storage.accounts.get(address);
+    const slots = new Map(c.storageCleared ? [] : (old?.storage ?? []));
+    for (const [k, v] of c.storage) slots.set(k, v);
+    copy.setAccount(address, { balance: c.balance, nonce: c.nonce, codeHash: c.codeHash }, slots);
+    if (c.code) copy.codes.set(c.codeHash, c.code);
+  }
+  return copy;
+}
+
+/** Per transaction, the details (logs, contract, invalidity) of its final incarnation. */

@@ -1,0 +1,65 @@
+// The Bun Worker that executes transactions for the parallel engine (engine.ts): one per pool slot.
+import { SharedBlockView } from "./block-codec.ts";
+import { MultiVersionMemory, MvCapacityError } from "../mv/index.ts";
+import { CodeStore, CodeStoreFullError } from "./code-store.ts";
+import { EvmTxExecutor } from "./executor.ts";
+import { profiled } from "./profile.ts";
+import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type WorkerReport } from "./protocol.ts";
+import { TxResults } from "./results.ts";
+import { NeedsSequentialFallback } from "./writes.ts";
+import { HALT_WORKER_ERROR, Scheduler } from "../scheduler/index.ts";
+import { SharedStorage } from "../state/shared-storage.ts";
+import { environmentFor } from "../vm/block.ts";
+import { forkVm } from "../vm/evm.ts";
+import { runWorkerLoop } from "../scheduler/worker-loop.ts";
+import { serveWorker } from "../workers/serve.ts";
+
+let cachedStorage: { id: number; storage: SharedStorage } | undefined;
+let cachedBlock: { id: number; view: SharedBlockView } | undefined;
+
+function attachStorage(job: BlockJob): SharedStorage {
+  if (cachedStorage?.id !== job.storageId) cachedStorage = { id: job.storageId, storage: SharedStorage.attach(job.storage) };
+  return cachedStorage.storage;
+}
+
+function attachBlock(job: BlockJob): SharedBlockView {
+  if (cachedBlock?.id !== job.blockId) cachedBlock = { id: job.blockId, view: new SharedBlockView(job.block) };
+  return cachedBlock.view;
+}
+
+serveWorker<null, BlockJob, WorkerReport>({
+  async run(job, context) {
+    const started = performance.now();
+    const storage = attachStorage(job);
+    const block = attachBlock(job);
+    const mv = MultiVersionMemory.attach(job.mv);
+    const scheduler = Scheduler.attach(job.scheduler);
+    const codes = new CodeStore(job.codes);
+    const vm = await forkVm(job.fork);
+    const env = environmentFor({ header: block.header, transactions: [], uncles: [], withdrawals: undefined }, job.fork);
+    const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, storage, new TxResults(job.results));
+    const report: WorkerReport = { details: [], stats: scheduler.stats(), executeMs: 0, runMs: 0 };
+    const loop = () =>
+      runWorkerLoop(scheduler, executor, {
+        haltCodeOnError: (error) =>
+          error instanceof NeedsSequentialFallback ? HALT_FALLBACK : capacityOf(error) !== undefined ? HALT_CAPACITY : HALT_WORKER_ERROR,
+      });
+    try {
+      report.stats = job.profileDir === undefined ? await loop() : await profiled(job.profileDir, context.workerIndex, loop);
+    } catch (error) {
+      // What the engine handles (fallback, a too small arena) is reported as data; the rest fails the run.
+      if (error instanceof NeedsSequentialFallback) report.fallback = error.message;
+      else if ((report.capacity = capacityOf(error)) === undefined) throw error;
+    }
+    report.details = [...executor.details.values()];
+    report.executeMs = executor.executeMs;
+    report.runMs = performance.now() - started;
+    return report;
+  },
+});
+
+function capacityOf(error: unknown): WorkerReport["capacity"] {
+  if (error instanceof MvCapacityError) return error.resource;
+  if (error instanceof CodeStoreFullError) return "codeStore";
+  return undefined;
+}
