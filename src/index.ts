@@ -6,7 +6,7 @@ import type { Block } from "./chain/types.ts";
 import type { Storage } from "./state/types.ts";
 import { chooseExecution } from "./parallel/auto.ts";
 import type { ParallelOptions, ParallelStats } from "./parallel/engine.ts";
-import { defaultWorkerCount, engineFor } from "./parallel/registry.ts";
+import { defaultWorkerCount, engineFor, startEngine } from "./parallel/registry.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
 
 export interface PevmOptions extends ParallelOptions {
@@ -29,6 +29,22 @@ export interface ExecutionMode {
   reason?: string;
 }
 
+/**
+ * Starts, in the background, the worker pool that executeBlock with these options would use
+ * (none for `sequential`), so that the first block does not wait for workers to start.
+ * Resolves with the pool's start time in milliseconds (0 when no pool is needed).
+ */
+export function prepareEngine(options: Pick<PevmOptions, "workers" | "sequential" | "maxWorkers"> = {}): Promise<number> {
+  if (options.sequential) return Promise.resolve(0);
+  const workers = options.workers !== undefined && options.workers > 0 ? options.workers : automaticWorkerCount(options);
+  if (workers < 2 && options.workers === undefined) return Promise.resolve(0); // one CPU: the automatic choice is sequential
+  return startEngine(workers).startMs;
+}
+
+function automaticWorkerCount(options: Pick<PevmOptions, "maxWorkers">): number {
+  return Math.max(1, Math.min(options.maxWorkers ?? defaultWorkerCount(), defaultWorkerCount()));
+}
+
 /** Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block. */
 export async function executeBlock(
   block: Block,
@@ -41,7 +57,7 @@ export async function executeBlock(
   let workers = options.workers ?? 0;
   let reason: string | undefined;
   if (workers <= 0) {
-    const available = Math.max(1, Math.min(options.maxWorkers ?? defaultWorkerCount(), defaultWorkerCount()));
+    const available = automaticWorkerCount(options);
     const decision = chooseExecution(block, available);
     reason = decision.reason;
     if (!decision.parallel) {

@@ -5,7 +5,7 @@
  * 2 bad input (one line naming the file, field or transaction), 3 internal error.
  */
 import { InputError, InvalidTransactionError } from "../chain/errors.ts";
-import { closeEngines } from "../index.ts";
+import { closeEngines, prepareEngine } from "../index.ts";
 import { parseArgs, USAGE, type BlockCommand } from "./args.ts";
 import { reportJson, BlockTable } from "./report.ts";
 import { runBlockDir } from "./run-block.ts";
@@ -27,6 +27,8 @@ async function runBlocks(cmd: BlockCommand): Promise<number> {
   const hooks = postStateHooks(cmd);
   let exit = EXIT_OK;
   let badInput = 0;
+  // Workers start while the first block loads (a failed start surfaces at the first parallel block).
+  prepareEngine({ sequential: cmd.sequential, workers: cmd.workers }).catch(() => {});
   for (const dir of cmd.dirs) {
     try {
       const run = await runBlockDir(dir, {

@@ -25,6 +25,7 @@ export function reportJson(r: BlockReport, withStateRoot: boolean): Record<strin
     checks: r.checks,
     ok: r.ok,
     ms: round(r.ms),
+    poolStartMs: round(r.poolStartMs),
     loadMs: round(r.loadMs),
     rootMs: round(r.rootMs),
     mode: r.mode,
@@ -117,6 +118,8 @@ export class BlockTable {
       failed + badInput === 0 ? "all ok" : [failed && `${failed} FAILED`, badInput && `${badInput} bad input`].filter(Boolean).join(", "),
     ];
     this.write(this.line(cells));
+    const poolStart = this.rows.reduce((sum, r) => sum + r.poolStartMs, 0);
+    if (poolStart > 0) this.write(`waited ${poolStart.toFixed(1)} ms for the worker pool to start (it starts while the first block loads; not in ms)`);
   }
 
   private line(cells: string[]): string {
