@@ -7,6 +7,8 @@ import type { Storage } from "./state/types.ts";
 import { chooseExecution } from "./parallel/auto.ts";
 import { defaultWorkerCount, engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
+import { isAsyncStorage, type AsyncStorage } from "./state/missing.ts";
+import { executeBlockOnAsyncStorage } from "./vm/block-async.ts";
 
 export interface PevmOptions extends ParallelOptions {
   /** Forces the parallel engine with exactly this many workers, even for a tiny block. */
@@ -28,12 +30,19 @@ export interface ExecutionMode {
   reason?: string;
 }
 
-/** Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block. */
+/**
+ * Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block.
+ * An AsyncStorage (a pre-state fetched as it is read, e.g. from a node) runs sequentially only.
+ */
 export async function executeBlock(
   block: Block,
-  storage: Storage,
+  storage: Storage | AsyncStorage,
   options: PevmOptions = {},
 ): Promise<BlockResult & { stats?: ParallelStats; mode: ExecutionMode }> {
+  if (isAsyncStorage(storage)) {
+    if (!options.sequential) throw new TypeError("an AsyncStorage pre-state runs with { sequential: true } (snapshot it for the parallel engine)");
+    return { ...(await executeBlockOnAsyncStorage(block, storage, options)).result, mode: { mode: "sequential", workers: 0 } };
+  }
   if (options.sequential) {
     return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0 } };
   }
@@ -61,5 +70,8 @@ export type { Block, BlockHeader, Transaction } from "./chain/types.ts";
 export { parseBlock } from "./chain/json.ts";
 export { loadBlockDir, loadPreState, type LoadedBlock } from "./state/corpus.ts";
 export { MemoryStorage } from "./state/memory.ts";
+export { CachedStorage } from "./state/cached-storage.ts";
+export { isAsyncStorage, MissingState, type AsyncStorage, type StateKey } from "./state/missing.ts";
+export { executeBlockOnAsyncStorage, type AsyncExecution } from "./vm/block-async.ts";
 export { EMPTY_CODE_HASH, type AccountChange, type AccountInfo, type StateChanges, type Storage } from "./state/types.ts";
 export type { BlockResult, ExecuteOptions } from "./vm/block.ts";
