@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { InputError, InvalidTransactionError } from "../chain/errors.ts";
@@ -144,7 +144,7 @@ export async function checkSnapshot(
   ].filter(Boolean);
   if (r.fork >= Fork.Prague) {
     const requests = (run.result as { requestsHash?: Hex }).requestsHash;
-    const expected = (run.loaded.block.header as { requestsHash?: Hex }).requestsHash;
+    const expected = (JSON.parse(readFileSync(join(dir, "block.json"), "utf8")) as { requestsHash?: Hex }).requestsHash?.toLowerCase();
     if (requests === undefined) lines.push("  requests hash: not checked (this build computes no EIP-7685 requests)");
     else if (requests !== expected) differences.push(`  requests hash: header ${expected}, executed ${requests}`);
     else checked.push("requests hash");

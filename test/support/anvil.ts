@@ -166,7 +166,16 @@ export interface Deployment {
   router: Hex;
   pool: Hex;
   counter: Hex;
+  /** Stores BLOCKHASH(NUMBER - 1) in slot 0 and BLOCKHASH(NUMBER - 3) in slot 1 when called. */
+  blockhashProbe: Hex;
 }
+
+/**
+ * Runtime: NUMBER PUSH1 1 SWAP1 SUB BLOCKHASH PUSH1 0 SSTORE NUMBER PUSH1 3 SWAP1 SUB BLOCKHASH
+ * PUSH1 1 SSTORE STOP (19 bytes), behind init code that copies it out and returns it.
+ */
+const BLOCKHASH_PROBE_RUNTIME = "436001900340600055436003900340600155" + "00";
+export const BLOCKHASH_PROBE_INIT = `0x6013600c60003960136000f3${BLOCKHASH_PROBE_RUNTIME}` as Hex;
 
 const FEE = 3000;
 const PRICE_ONE = 1n << 96n;
@@ -208,7 +217,8 @@ export async function deployContracts(url: string): Promise<Deployment> {
     }
   }
   const counter = await deploy(url, deployer, artifact("Counter").bytecode);
-  return { accounts, tokens: [token0, token1], router, pool, counter };
+  const blockhashProbe = await deploy(url, deployer, BLOCKHASH_PROBE_INIT);
+  return { accounts, tokens: [token0, token1], router, pool, counter, blockhashProbe };
 }
 
 export interface MinedBlock {
@@ -222,8 +232,8 @@ export interface MinedBlock {
  * Automine off, then `rounds` rounds of mixed transactions from every account, mined into one
  * block: plain transfers (one recipient shared by many: conflicts on its balance), ERC-20
  * transfers, swaps in the one pool (all conflict on its state), Counter increments (a
- * read-after-write chain), a contract creation, an access-list transaction and a legacy one.
- * Each account sends `rounds` transactions (a nonce chain).
+ * read-after-write chain), BLOCKHASH reads, a contract creation, an access-list transaction, a
+ * legacy one, and one that reverts. Each account sends `rounds` transactions (a nonce chain).
  */
 export async function mineMixedBlock(url: string, d: Deployment, rounds: number): Promise<MinedBlock> {
   await rpc(url, "evm_setAutomine", [false]);
@@ -262,7 +272,8 @@ export async function mineMixedBlock(url: string, d: Deployment, rounds: number)
           break;
         }
         case 3:
-          await add("counter increment", { from, to: d.counter, data: encodeCall("increment()"), gas: 100_000n });
+          if (round % 2 === 0) await add("counter increment", { from, to: d.counter, data: encodeCall("increment()"), gas: 100_000n });
+          else await add("blockhash", { from, to: d.blockhashProbe, gas: 100_000n });
           break;
         case 4:
           if (round % 3 === 0) await add("contract creation", { from, data: artifact("Counter").bytecode, gas: 500_000n });
@@ -281,6 +292,8 @@ export async function mineMixedBlock(url: string, d: Deployment, rounds: number)
       }
     }
   }
+  // One that reverts: more tokens than the sender holds.
+  await add("reverting erc20 transfer", { from: d.accounts[0]!, to: token0, data: encodeCall("transfer(address,uint256)", [hot, 10n ** 30n]), gas: 100_000n });
   await rpc(url, "evm_mine");
   await rpc(url, "evm_setAutomine", [true]);
   const block = await rpc<{ number: Hex; hash: Hex; transactions: Hex[] }>(url, "eth_getBlockByNumber", ["latest", false]);
