@@ -4,7 +4,8 @@
  * Counter increments, creations), fetches it through both pre-state paths (prestateTracer,
  * eth_ reads), and runs each snapshot sequentially and with 2 workers.
  *
- *   bun bench/fetch-anvil.ts [--rounds N] [--accounts N]     (default 15 rounds x 10 accounts = 150 txs)
+ *   bun bench/fetch-anvil.ts [--rounds N] [--accounts N] [--hardfork NAME]
+ *   (default: 15 rounds x 10 accounts = 150 transactions, plus one that reverts; Cancun)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,11 +16,14 @@ import { fetchBlock } from "../src/fetch/fetch.ts";
 import { closeEngines } from "../src/index.ts";
 import { deployContracts, mineMixedBlock, startAnvil } from "../test/support/anvil.ts";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rounds: { type: "string" }, accounts: { type: "string" } } });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { rounds: { type: "string" }, accounts: { type: "string" }, hardfork: { type: "string" } },
+});
 const rounds = Number(values.rounds ?? 15);
 const accounts = Number(values.accounts ?? 10);
 
-const anvil = await startAnvil({ hardfork: "cancun", accounts });
+const anvil = await startAnvil({ hardfork: values.hardfork ?? "cancun", accounts });
 const temp = mkdtempSync(join(tmpdir(), "pevm-fetch-bench-"));
 try {
   const deployment = await deployContracts(anvil.url);

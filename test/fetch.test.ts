@@ -17,7 +17,7 @@ import { RpcStorage } from "../src/fetch/sources.ts";
 import { closeEngines, executeBlock, InputError, loadBlockDir } from "../src/index.ts";
 import { encodeCall } from "../src/mock/abi.ts";
 import { artifact } from "../src/mock/artifacts.ts";
-import { deployContracts, mineMixedBlock, rpc, send, startAnvil, type Anvil, type Deployment, type Hex, type MinedBlock } from "./support/anvil.ts";
+import { BLOCKHASH_PROBE_INIT, deployContracts, mineMixedBlock, rpc, send, startAnvil, type Anvil, type Deployment, type Hex, type MinedBlock } from "./support/anvil.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -266,6 +266,45 @@ describe("--full-state on a small anvil chain", () => {
     expect(cli.exitCode).toBe(0);
     expect(cli.stdout).toContain("gas, bloom, receipts root, state root match the header");
   }, 120_000);
+});
+
+describe("a pre-London (pre-merge rules) chain", () => {
+  // anvil's Berlin blocks carry no base fee: their fork cannot be told from the header on a
+  // chain other than mainnet, so --fork is needed. (MockToken is compiled for Cancun and cannot
+  // run here; the block has transfers, a BLOCKHASH probe call and the Uniswap factory creation.)
+  let anvil: Anvil;
+  let number: bigint;
+  beforeAll(async () => {
+    anvil = await startAnvil({ hardfork: "berlin", accounts: 4 });
+    const accounts = (await rpc<Hex[]>(anvil.url, "eth_accounts")).map((a) => a.toLowerCase() as Hex);
+    const price = 2_000_000_000n;
+    const probeTx = await send(anvil.url, { from: accounts[0]!, data: BLOCKHASH_PROBE_INIT, gas: 200_000n, gasPrice: price });
+    await Bun.sleep(50);
+    const probe = (await rpc<{ contractAddress: Hex }>(anvil.url, "eth_getTransactionReceipt", [probeTx])).contractAddress;
+    await rpc(anvil.url, "evm_setAutomine", [false]);
+    await send(anvil.url, { from: accounts[1]!, to: accounts[2]!, value: 5n, gas: 21_000n, gasPrice: price });
+    await send(anvil.url, { from: accounts[2]!, to: probe, gas: 100_000n, gasPrice: price });
+    await send(anvil.url, { from: accounts[3]!, data: artifact("UniswapV3Factory").bytecode, gas: 6_000_000n, gasPrice: price });
+    await rpc(anvil.url, "evm_mine");
+    number = BigInt(await rpc<Hex>(anvil.url, "eth_blockNumber"));
+  }, 60_000);
+  afterAll(async () => {
+    await anvil?.stop();
+  });
+
+  test("without --fork: exit 2 asking for it; with --fork berlin: both paths match, both modes", async () => {
+    const cwd = join(temp, "berlin");
+    mkdirSync(cwd);
+    const unknown = pevm(["fetch", String(number), anvil.url], cwd);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("pass --fork");
+    for (const [flags, mode] of [[[], "sequential"], [["--no-tracer", "--workers", "2"], "parallel, 2 workers"]] as const) {
+      const r = pevm(["fetch", String(number), anvil.url, "--fork", "berlin", "--out", "b", ...flags], cwd);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain(`ok block ${number} (Berlin, 3 transactions, `);
+      if (mode !== "sequential") expect(r.stdout).toContain(mode);
+    }
+  }, 60_000);
 });
 
 /** ABI encoding of two string constructor arguments. */
