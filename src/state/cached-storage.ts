@@ -9,6 +9,9 @@ import { EMPTY_CODE_HASH, type AccountInfo, type Storage } from "./types.ts";
  * prefetch batch, then the individual reads). Every location it answered is recorded, so
  * `snapshot()` is exactly the pre-state the execution read.
  *
+ * It offers no `hasStorage` (whether an account holds any slot is not known from the reads):
+ * callers then assume what the Storage interface says they assume for an unknown answer.
+ *
  * Loading an account also loads its code: a snapshot must carry the code of every account
  * with a code hash (the corpus loader insists), even when only EXTCODEHASH looked at it.
  */
