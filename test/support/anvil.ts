@@ -143,7 +143,7 @@ export function send(url: string, tx: Tx): Promise<Hex> {
 }
 
 /** Sends with automine on and waits for the receipt; throws unless it succeeded. */
-async function sendMined(url: string, tx: Tx): Promise<{ contractAddress: Hex | null }> {
+export async function sendMined(url: string, tx: Tx): Promise<{ contractAddress: Hex | null }> {
   const hash = await send(url, tx);
   let receipt: { status: Hex; contractAddress: Hex | null } | null = null;
   // Automine mines right after the send returns; poll briefly.
