@@ -173,6 +173,39 @@ describe("a mixed Cancun block from anvil", () => {
     }
   }, 60_000);
 
+  test("an interrupted fetch leaves no snapshot behind (nothing is written before everything is fetched)", async () => {
+    // A proxy in front of anvil that never answers the state reads: the fetch hangs there.
+    let stalled = 0;
+    const proxy = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const text = await req.text();
+        if (/eth_getBalance|debug_trace/.test(text)) {
+          stalled++;
+          await Bun.sleep(60_000);
+        }
+        return fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body: text });
+      },
+    });
+    const cwd = join(temp, "interrupted");
+    mkdirSync(cwd);
+    try {
+      const proc = Bun.spawn([process.execPath, join(ROOT, "src", "cli", "main.ts"), "fetch", String(mined.number), `http://127.0.0.1:${proxy.port}`, "--out", "snap"], {
+        cwd,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      for (let i = 0; i < 500 && stalled === 0; i++) await Bun.sleep(20);
+      expect(stalled).toBeGreaterThan(0);
+      proc.kill("SIGINT");
+      await proc.exited;
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      proxy.stop(true);
+    }
+  }, 60_000);
+
   test("CLI: pevm fetch exits 0 and prints the match; pevm <url>#<n> runs from ./blocks; latest works", () => {
     const cwd = join(temp, "cli");
     mkdirSync(cwd);
@@ -188,6 +221,11 @@ describe("a mixed Cancun block from anvil", () => {
     const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({ number: String(mined.number), fork: "Cancun", txs: 31, ok: true, mode: "parallel", workers: 2 });
     expect(report.checks).toEqual({ gasUsed: true, logsBloom: true, receiptsRoot: true, stateRoot: null });
+
+    // Cached: run again with a URL where nothing listens, and it still runs (no request made).
+    const cached = pevm([`http://127.0.0.1:9#${mined.number}`, "--sequential"], cwd);
+    expect(cached.stderr).toBe("");
+    expect(cached.exitCode).toBe(0);
 
     // The same block again into the same directory: replaced, fine. By hash and by "latest".
     expect(pevm(["fetch", mined.hash, anvil.url, "--no-tracer", "--sequential"], cwd).exitCode).toBe(0);
