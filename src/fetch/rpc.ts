@@ -79,7 +79,7 @@ interface PendingCall {
 }
 
 /** Node answers that mean "this state was pruned" (geth, erigon, reth, nethermind, besu wordings). */
-const PRUNED = /missing trie node|header not found|historical state|state (is )?not available|not available.*state|pruned|distance to target block exceeds|state histories haven't been fully indexed|old data not available|unknown block|required historical state/i;
+const PRUNED = /missing trie node|header not found|historical state|state (is )?not available|not available.*state|pruned|distance to target block exceeds|state histories haven't been fully indexed|old data not available|required historical state/i;
 const METHOD_MISSING = /method not found|does not exist\/is not available|method .* (not supported|is not available|not available)|unsupported method|the method .* does not exist/i;
 
 export class RpcClient {
