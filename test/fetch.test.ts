@@ -234,6 +234,38 @@ describe("a mixed Cancun block from anvil", () => {
     expect(latest.stdout).toContain("fetched block ");
   }, 120_000);
 
+  test("CLI: a header that the execution does not match exits 1, keeps the snapshot and prints the differences", async () => {
+    // A proxy that reports the block with a wrong gasUsed and receipts root.
+    const proxy = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const text = await req.text();
+        const answer = await (await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body: text })).json();
+        for (const entry of Array.isArray(answer) ? answer : [answer]) {
+          if (entry.result?.hash === mined.hash && Array.isArray(entry.result.transactions)) {
+            entry.result.gasUsed = "0x1";
+            entry.result.receiptsRoot = `0x${"00".repeat(32)}`;
+          }
+        }
+        return Response.json(answer);
+      },
+    });
+    const cwd = join(temp, "mismatch");
+    mkdirSync(cwd);
+    try {
+      const r = await pevmAsync(["fetch", mined.hash, `http://127.0.0.1:${proxy.port}`, "--out", "snap"], cwd);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toContain(`MISMATCH block ${mined.number} (Cancun, 31 transactions,`);
+      expect(r.stdout).toContain("  gas used: header 1, executed ");
+      expect(r.stdout).toContain(`  receipts root: header 0x${"00".repeat(32)}, executed 0x`);
+      expect(r.stdout).not.toContain("logs bloom:");
+      expect(readdirSync(join(cwd, "snap")).sort()).toEqual(["block.json", "block_hashes.json", "bytecodes.json", "fetch.json", "pre_state.json"]);
+    } finally {
+      proxy.stop(true);
+    }
+  }, 60_000);
+
   test("CLI: a non-empty --out that holds something else is refused with exit 2, nothing written", () => {
     const cwd = join(temp, "cli-refuse");
     mkdirSync(join(cwd, "occupied"), { recursive: true });
