@@ -73,5 +73,8 @@ export { MemoryStorage } from "./state/memory.ts";
 export { CachedStorage } from "./state/cached-storage.ts";
 export { isAsyncStorage, MissingState, type AsyncStorage, type StateKey } from "./state/missing.ts";
 export { executeBlockOnAsyncStorage, type AsyncExecution } from "./vm/block-async.ts";
+export { fetchBlock, parseBlockId, type BlockId, type FetchOptions, type FetchResult } from "./fetch/fetch.ts";
+export { RpcClient, RpcError, type RpcErrorKind, type RpcOptions } from "./fetch/rpc.ts";
+export { RpcStorage } from "./fetch/sources.ts";
 export { EMPTY_CODE_HASH, type AccountChange, type AccountInfo, type StateChanges, type Storage } from "./state/types.ts";
 export type { BlockResult, ExecuteOptions } from "./vm/block.ts";
