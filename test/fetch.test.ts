@@ -173,6 +173,30 @@ describe("a mixed Cancun block from anvil", () => {
     }
   }, 60_000);
 
+  test("a trace of other transactions than the block's (a reorg between the calls) is an error, not a wrong snapshot", async () => {
+    const proxy = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const text = await req.text();
+        const answer = await (await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body: text })).json();
+        for (const entry of Array.isArray(answer) ? answer : [answer]) {
+          if (Array.isArray(entry.result) && entry.result[0]?.txHash) entry.result[0].txHash = `0x${"12".repeat(32)}`;
+        }
+        return Response.json(answer);
+      },
+    });
+    try {
+      const out = join(temp, "reorg");
+      const error = await rpcFailure(fetchBlock(`http://127.0.0.1:${proxy.port}`, { kind: "number", number: mined.number }, { out }));
+      expect(error.method).toBe("debug_traceBlockByNumber");
+      expect(error.message).toContain("the block changed while fetching");
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      proxy.stop(true);
+    }
+  }, 60_000);
+
   test("an interrupted fetch leaves no snapshot behind (nothing is written before everything is fetched)", async () => {
     // A proxy in front of anvil that never answers the state reads: the fetch hangs there.
     let stalled = 0;

@@ -173,7 +173,7 @@ export async function fetchBlock(url: string, id: BlockId, options: FetchOptions
   const out = options.out ?? join(options.blocksDir ?? "blocks", number.toString());
   checkOutDir(out, hash, number); // before any real work
 
-  const node = new RpcStorage(client, number - 1n);
+  const node = new RpcStorage(client, number - 1n, block.header.parentHash);
   const progress = options.onProgress;
   const timer = progress ? setInterval(() => progress({ rpc: client.stats, counts: node.counts }), 100) : undefined;
   try {
@@ -182,7 +182,7 @@ export async function fetchBlock(url: string, id: BlockId, options: FetchOptions
     let source: RpcStorage | TracedStorage = node;
     if ((options.prestate ?? "auto") !== "rpc") {
       try {
-        source = new TracedStorage(await tracePrestate(client, number), node);
+        source = new TracedStorage(await tracePrestate(client, number, block.transactions.map((t) => t.hash)), node);
         prestate = "tracer";
       } catch (e) {
         // No debug namespace (or no prestateTracer): the fallback. Anything else is a real failure.

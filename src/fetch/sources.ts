@@ -24,7 +24,7 @@ function codeHashOf(code: Uint8Array): Hex {
 }
 
 /**
- * The node's state at one block (`tag`, a hex number) through eth_getBalance,
+ * The node's state at one block (by number, or by hash) through eth_getBalance,
  * eth_getTransactionCount, eth_getCode and eth_getStorageAt: methods every node has, pruned
  * or not (a pruned node only keeps recent state: older blocks fail as "pruned").
  *
@@ -40,14 +40,17 @@ export class RpcStorage implements AsyncStorage {
   private readonly codes = new Map<Hex, Uint8Array>();
   private readonly hashes = new Map<bigint, Promise<Hex | undefined>>();
 
+  /** The state block as the eth_ methods take it: a number, or EIP-1898's { blockHash }. */
+  private readonly tag: string | { blockHash: Hex };
+
   constructor(
     readonly client: RpcClient,
     /** The block whose post-state is read: the parent of the block being fetched. */
     readonly blockNumber: bigint,
-  ) {}
-
-  private get tag(): string {
-    return hexQuantity(this.blockNumber);
+    /** When given, state is read at this hash (EIP-1898): a reorg cannot swap the block under the reads. */
+    blockHash?: Hex,
+  ) {
+    this.tag = blockHash === undefined ? hexQuantity(blockNumber) : { blockHash };
   }
 
   account(address: AddressHex): Promise<AccountInfo | undefined> {
@@ -146,15 +149,24 @@ export interface TracedAccount {
  * pre-state is the first sighting of each account and of each slot (a later transaction sees
  * values that earlier ones may have changed, and those earlier ones would have listed them).
  */
-export async function tracePrestate(client: RpcClient, blockNumber: bigint): Promise<Map<AddressHex, TracedAccount>> {
+export async function tracePrestate(client: RpcClient, blockNumber: bigint, txHashes: (Hex | undefined)[]): Promise<Map<AddressHex, TracedAccount>> {
   const method = "debug_traceBlockByNumber";
   const traces = await client.call(method, [hexQuantity(blockNumber), { tracer: "prestateTracer" }]);
   const bad = (what: string): never => {
     throw new RpcError("malformed", client.url, method, what);
   };
   if (!Array.isArray(traces)) bad("expected an array of transaction traces");
+  const list = traces as unknown[];
+  if (list.length !== txHashes.length) bad(`${list.length} traces for ${txHashes.length} transactions`);
+  // The block traced must be the block fetched (by number, a reorg in between could swap it).
+  for (const [i, trace] of (list as ({ txHash?: unknown } | null)[]).entries()) {
+    const hash = typeof trace?.txHash === "string" ? trace.txHash.toLowerCase() : undefined;
+    if (hash !== undefined && txHashes[i] !== undefined && hash !== txHashes[i]) {
+      throw new RpcError("node", client.url, method, `trace ${i} is of transaction ${hash}, the block has ${txHashes[i]}: the block changed while fetching (a reorg?)`);
+    }
+  }
   const accounts = new Map<AddressHex, TracedAccount>();
-  for (const [i, trace] of (traces as unknown[]).entries()) {
+  for (const [i, trace] of list.entries()) {
     // geth: [{ txHash, result }]; some nodes return the results themselves.
     const result = typeof trace === "object" && trace !== null && "result" in trace ? (trace as { result: unknown }).result : trace;
     if (typeof result !== "object" || result === null || Array.isArray(result)) bad(`trace ${i}: expected an object of accounts`);
