@@ -519,6 +519,25 @@ describe("unusable nodes", () => {
     }
   });
 
+  test("a chain other than chain id 1 is refused before anything is fetched (exit 2)", async () => {
+    const block = JSON.parse(readFileSync(join(ROOT, "data", "mainnet", "blocks", "46147", "block.json"), "utf8"));
+    const methods: string[] = [];
+    const node = stub((body) => {
+      const calls = [JSON.parse(body)].flat();
+      methods.push(...calls.map((c) => c.method));
+      const answers = calls.map((c) => ({ jsonrpc: "2.0", id: c.id, result: c.method === "eth_chainId" ? "0x7a69" : block }));
+      return Response.json(Array.isArray(JSON.parse(body)) ? answers : answers[0]);
+    });
+    try {
+      const r = await pevmAsync(["fetch", "46147", node.url], temp);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toBe(`pevm: ${node.url}: eth_chainId: the node's chain id is 31337; pevm executes chain id 1 transactions only\n`);
+      expect(methods.sort()).toEqual(["eth_chainId", "eth_getBlockByNumber", "eth_getBlockByNumber"]);
+    } finally {
+      node.stop();
+    }
+  });
+
   test("a node that refuses batches gets the calls one by one", async () => {
     const node = stub((body) => {
       const call = JSON.parse(body);
