@@ -207,8 +207,8 @@ export async function fetchBlock(url: string, id: BlockId, options: FetchOptions
     }
     const snapshot = storage.snapshot();
     if (options.fullState) {
-      const parent = (await client.call("eth_getBlockByNumber", [hexQuantity(number - 1n), false])) as { stateRoot?: unknown } | null;
-      const expected = parent?.stateRoot === undefined ? undefined : hashOf(client, "eth_getBlockByNumber", parent.stateRoot);
+      const parent = (await client.call("eth_getBlockByHash", [block.header.parentHash, false])) as { stateRoot?: unknown } | null;
+      const expected = parent?.stateRoot === undefined ? undefined : hashOf(client, "eth_getBlockByHash", parent.stateRoot);
       const computed = await stateRoot(snapshot);
       parentStateRoot = { computed, expected, ok: computed === expected };
     }
