@@ -8,6 +8,8 @@ import { chooseExecution } from "./parallel/auto.ts";
 import type { ParallelOptions, ParallelStats } from "./parallel/engine.ts";
 import { defaultWorkerCount, engineFor, startEngine } from "./parallel/registry.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
+import { isAsyncStorage, type AsyncStorage } from "./state/missing.ts";
+import { executeBlockOnAsyncStorage } from "./vm/block-async.ts";
 
 export interface PevmOptions extends ParallelOptions {
   /** Forces the parallel engine with exactly this many workers, even for a tiny block. */
@@ -45,12 +47,19 @@ function automaticWorkerCount(options: Pick<PevmOptions, "maxWorkers">): number 
   return Math.max(1, Math.min(options.maxWorkers ?? defaultWorkerCount(), defaultWorkerCount()));
 }
 
-/** Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block. */
+/**
+ * Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block.
+ * An AsyncStorage (a pre-state fetched as it is read, e.g. from a node) runs sequentially only.
+ */
 export async function executeBlock(
   block: Block,
-  storage: Storage,
+  storage: Storage | AsyncStorage,
   options: PevmOptions = {},
 ): Promise<BlockResult & { stats?: ParallelStats; mode: ExecutionMode }> {
+  if (isAsyncStorage(storage)) {
+    if (!options.sequential) throw new TypeError("an AsyncStorage pre-state runs with { sequential: true } (snapshot it for the parallel engine)");
+    return { ...(await executeBlockOnAsyncStorage(block, storage, options)).result, mode: { mode: "sequential", workers: 0 } };
+  }
   if (options.sequential) {
     return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0 } };
   }
@@ -79,5 +88,11 @@ export type { Block, BlockHeader, Transaction } from "./chain/types.ts";
 export { parseBlock } from "./chain/json.ts";
 export { loadBlockDir, loadPreState, type LoadedBlock } from "./state/corpus.ts";
 export { MemoryStorage } from "./state/memory.ts";
+export { CachedStorage } from "./state/cached-storage.ts";
+export { isAsyncStorage, MissingState, type AsyncStorage, type StateKey } from "./state/missing.ts";
+export { executeBlockOnAsyncStorage, type AsyncExecution } from "./vm/block-async.ts";
+export { fetchBlock, parseBlockId, type BlockId, type FetchOptions, type FetchResult } from "./fetch/fetch.ts";
+export { RpcClient, RpcError, type RpcErrorKind, type RpcOptions } from "./fetch/rpc.ts";
+export { RpcStorage } from "./fetch/sources.ts";
 export { EMPTY_CODE_HASH, type AccountChange, type AccountInfo, type StateChanges, type Storage } from "./state/types.ts";
 export type { BlockResult, ExecuteOptions } from "./vm/block.ts";

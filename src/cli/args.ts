@@ -31,7 +31,13 @@ export interface HelpCommand {
   kind: "help";
 }
 
-export type Command = BlockCommand | StateTestCommand | HelpCommand;
+/** `pevm fetch ...`: parsed by src/cli/fetch.ts. */
+export interface FetchCommand {
+  kind: "fetch";
+  argv: string[];
+}
+
+export type Command = BlockCommand | StateTestCommand | HelpCommand | FetchCommand;
 
 export const USAGE = `usage:
   bun run pevm <block-dir>...            execute each block, compare with its header, print a table
@@ -43,10 +49,13 @@ export const USAGE = `usage:
     --bytecodes FILE --block-hashes FILE default: next to block.json, else two levels up
   bun run pevm statetest <file-or-dir>...  run ethereum/tests state tests, end with "N passed, N failed"
     --sequential | --workers N | --fork NAME (only that fork's cases) | --json (one line per case)
+  bun run pevm fetch <BLOCK_ID> <RPC_URL>  snapshot a block from a node and check it (fetch --help)
+  a block directory may be <RPC_URL>#<BLOCK_ID>: fetched into ./blocks/<number> (once), then run
 exit codes: 0 all match, 1 a block or test differs, 2 bad input, 3 internal error`;
 
 /** Parses argv (without the runtime and script). Throws InputError naming the bad option. */
 export function parseArgs(argv: string[]): Command {
+  if (argv[0] === "fetch") return { kind: "fetch", argv: argv.slice(1) };
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
   const isStateTest = argv[0] === "statetest";
   const rest = isStateTest ? argv.slice(1) : argv;

@@ -11,6 +11,7 @@ import { reportJson, BlockTable } from "./report.ts";
 import { runBlockDir } from "./run-block.ts";
 import { postStateHooks } from "./post-state.ts";
 import { runStateTestCommand } from "./statetest.ts";
+import { isRpcBlockSpec, resolveRpcBlock, runFetchCommand } from "./fetch.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_MISMATCH = 1;
@@ -31,10 +32,12 @@ async function runBlocks(cmd: BlockCommand): Promise<number> {
   prepareEngine({ sequential: cmd.sequential, workers: cmd.workers }).catch(() => {});
   for (const dir of cmd.dirs) {
     try {
-      const run = await runBlockDir(dir, {
+      // <RPC_URL>#<BLOCK_ID>: fetched (or found in ./blocks), run with the fork it was fetched with.
+      const fetched = isRpcBlockSpec(dir) ? await resolveRpcBlock(dir) : undefined;
+      const run = await runBlockDir(fetched?.dir ?? dir, {
         sequential: cmd.sequential,
         workers: cmd.workers,
-        fork: cmd.fork,
+        fork: cmd.fork ?? fetched?.fork,
         bytecodes: cmd.bytecodes,
         blockHashes: cmd.blockHashes,
         stateRoot: hooks.stateRoot,
@@ -66,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
         return await runStateTestCommand(cmd);
       case "blocks":
         return await runBlocks(cmd);
+      case "fetch":
+        return await runFetchCommand(cmd.argv);
     }
   } catch (e) {
     if (isUserError(e)) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { hexToBytes } from "@ethereumjs/util";
+import { bytesToHex, hexToBytes } from "@ethereumjs/util";
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { InputError } from "../chain/errors.ts";
 import { parseBlock, readerFor } from "../chain/json.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
@@ -63,7 +64,14 @@ export function loadPreState(file: string, json: unknown, codes: Record<string, 
   for (const [address, value] of Object.entries(r.obj)) {
     if (!/^0x[0-9a-fA-F]{40}$/.test(address)) r.fail(address, "expected a 20-byte hex address as key");
     const a = r.child(address, value);
-    const codeHash = a.has("code_hash") ? a.hash("code_hash") : EMPTY_CODE_HASH;
+    // The corpus shape names code by hash (code in bytecodes.json); the prestateTracer's shape
+    // carries it inline without a hash. Inline code must match a code_hash given with it.
+    const inline = a.has("code") ? a.bytes("code") : undefined;
+    const inlineHash = inline === undefined || inline.length === 0 ? EMPTY_CODE_HASH : (bytesToHex(keccak_256(inline)) as Hex);
+    const codeHash = a.has("code_hash") ? a.hash("code_hash") : inlineHash;
+    if (inline !== undefined && codeHash !== inlineHash) {
+      a.fail("code_hash", `${codeHash} is not the hash of the account's code (${inlineHash})`);
+    }
     const slots = new Map<bigint, bigint>();
     if (a.has("storage")) {
       const s = a.child("storage", a.raw("storage"));
@@ -74,7 +82,8 @@ export function loadPreState(file: string, json: unknown, codes: Record<string, 
         if (value !== 0n) slots.set(BigInt(slot), value);
       }
     }
-    const nonce = a.raw("nonce");
+    // The prestateTracer leaves out a zero nonce.
+    const nonce = a.has("nonce") ? a.raw("nonce") : 0;
     storage.setAccount(
       address.toLowerCase() as AddressHex,
       {
@@ -85,7 +94,6 @@ export function loadPreState(file: string, json: unknown, codes: Record<string, 
       slots,
     );
     if (codeHash !== EMPTY_CODE_HASH && !storage.codes.has(codeHash)) {
-      const inline = a.has("code") ? a.bytes("code") : undefined;
       const hex = codes?.[codeHash];
       if (inline === undefined && typeof hex !== "string") {
         throw new InputError(`code ${codeHash} of ${address} is not in ${codesFile ?? "any bytecodes.json"}`, file, `${address}.code_hash`);
