@@ -4,7 +4,7 @@
  */
 import type { Block } from "./chain/types.ts";
 import type { Storage } from "./state/types.ts";
-import { chooseExecution } from "./parallel/auto.ts";
+import { automaticChoice } from "./parallel/auto.ts";
 import type { ParallelOptions, ParallelStats } from "./parallel/engine.ts";
 import { defaultWorkerCount, engineFor, startEngine } from "./parallel/registry.ts";
 import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
@@ -27,7 +27,7 @@ export interface PevmOptions extends ParallelOptions {
 export interface ExecutionMode {
   mode: "sequential" | "parallel";
   workers: number;
-  /** Why the automatic choice went the way it did (undefined when forced). */
+  /** Why the automatic choice went the way it did, in words (undefined when forced). */
   reason?: string;
 }
 
@@ -65,9 +65,10 @@ export async function executeBlock(
   }
   let workers = options.workers ?? 0;
   let reason: string | undefined;
-  if (workers <= 0) {
+  const automatic = workers <= 0;
+  if (automatic) {
     const available = automaticWorkerCount(options);
-    const decision = chooseExecution(block, available);
+    const decision = automaticChoice.choose(block, available);
     reason = decision.reason;
     if (!decision.parallel) {
       return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0, reason } };
@@ -75,7 +76,14 @@ export async function executeBlock(
     workers = available;
   }
   const engine = await engineFor(workers);
-  return { ...(await engine.execute(block, storage, options)), mode: { mode: "parallel", workers, reason } };
+  const started = performance.now();
+  const result = await engine.execute(block, storage, options);
+  const stats = result.stats;
+  // Runs in the automatic configuration teach the automatic choice (forced ones too: same machine).
+  if (stats.fallback === null && workers === automaticWorkerCount(options)) {
+    automaticChoice.learn(block, { ...stats, wallMs: performance.now() - started });
+  }
+  return { ...result, mode: { mode: "parallel", workers, reason } };
 }
 
 export { ParallelEngine, type ParallelStats } from "./parallel/engine.ts";

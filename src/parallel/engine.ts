@@ -12,7 +12,7 @@ import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type 
 import { WorkerPool } from "../workers/pool.ts";
 import { CodeStore } from "./code-store.ts";
 import { shareBlock, shareStorage, withPrologue } from "./prepare.ts";
-import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type WorkerReport } from "./protocol.ts";
+import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
 import { finalDetails, settleReceipts, settleState } from "./settle.ts";
 
@@ -31,6 +31,8 @@ export interface ParallelStats extends SchedulerStats {
   settleMs: number;
   /** How often the block was run again with grown shared arenas (the growth stays for later blocks). */
   arenaGrowths: number;
+  /** Accounts whose locations made transactions wait or fail validation, most first. */
+  conflicts: ConflictCount[];
 }
 
 export interface ParallelOptions extends ExecuteOptions {
@@ -156,11 +158,15 @@ export class ParallelEngine {
       runMs: settleStarted - runStarted,
       settleMs: 0,
       arenaGrowths: options.capacityRetries ?? 0,
+      conflicts: [],
     };
+    const conflicts = new Map<string, number>();
     for (const r of reports) {
       stats.executeMs += r.executeMs;
       stats.workerMs += r.runMs;
+      for (const c of r.conflicts) conflicts.set(c.address, (conflicts.get(c.address) ?? 0) + c.count);
     }
+    stats.conflicts = [...conflicts].sort((a, b) => b[1] - a[1]).map(([address, count]) => ({ address, count }));
     addStatsInto(stats, scheduler.stats());
     const fallback = reports.find((r) => r.fallback !== undefined)?.fallback;
     if (fallback !== undefined || scheduler.haltCode() === HALT_FALLBACK) {

@@ -7,7 +7,7 @@ import type { ForkVm } from "../vm/evm.ts";
 import { executeTransaction, type BlockEnv, type TxOutcome } from "../vm/transaction.ts";
 import type { ExecOutcome, TxTaskExecutor } from "../scheduler/worker-loop.ts";
 import type { CodeStore } from "./code-store.ts";
-import type { BlockJob, TxDetails } from "./protocol.ts";
+import type { BlockJob, ConflictCount, TxDetails } from "./protocol.ts";
 import type { TxResults } from "./results.ts";
 import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
@@ -30,6 +30,8 @@ export class EvmTxExecutor implements TxTaskExecutor {
   private readonly waitedForSender: Uint8Array;
   private readonly blocked: ExecOutcome & { kind: "blocked" } = { kind: "blocked", blockingTx: -1 };
   private readonly done: ExecOutcome & { kind: "done" } = { kind: "done", wroteNewLocation: false };
+  /** Per location: how often it made a transaction wait (an ESTIMATE) or fail validation. */
+  private readonly conflictCounts = new Map<number, number>();
 
   constructor(
     private readonly job: BlockJob,
@@ -91,6 +93,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
       this.results.write(txIdx, incarnation, o.status === 1, details !== undefined, o.gasUsed, o.blobGasUsed);
     } catch (e) {
       if (e instanceof ReadBlocked) {
+        this.countConflict(e.locId);
         this.executeMs += performance.now() - t0;
         resetInterpreter(this.vm);
         this.blocked.blockingTx = e.blockingTx;
@@ -110,7 +113,26 @@ export class EvmTxExecutor implements TxTaskExecutor {
   }
 
   validate(txIdx: number): boolean {
-    return this.mv.validateReads(txIdx);
+    if (this.mv.validateReads(txIdx)) return true;
+    this.countConflict(this.mv.lastInvalidRead);
+    return false;
+  }
+
+  private countConflict(locId: number): void {
+    if (locId >= 0) this.conflictCounts.set(locId, (this.conflictCounts.get(locId) ?? 0) + 1);
+  }
+
+  /** The accounts whose locations conflicted most in this run, most first (for the automatic choice). */
+  conflicts(limit = 16): ConflictCount[] {
+    const byAddress = new Map<string, number>();
+    for (const [locId, count] of this.conflictCounts) {
+      const address = this.mv.locations.keyOf(locId).address;
+      byAddress.set(address, (byAddress.get(address) ?? 0) + count);
+    }
+    return [...byAddress]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([address, count]) => ({ address, count }));
   }
 
   convertWritesToEstimates(txIdx: number): void {

@@ -10,7 +10,11 @@ import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash, 
 
 /** Thrown out of the EVM when a read hits an ESTIMATE: the transaction must wait for `blockingTx`. */
 export class ReadBlocked {
-  constructor(readonly blockingTx: number) {}
+  constructor(
+    readonly blockingTx: number,
+    /** The location whose ESTIMATE stopped the read. */
+    readonly locId: number,
+  ) {}
 }
 
 /**
@@ -44,7 +48,7 @@ export class MvStateSource implements StateSource {
   /** Reads one location; returns the status after recording it (ESTIMATE throws). */
   private read(locId: number): ReadStatus {
     const status = this.mv.read(locId, this.txIdx, this.result);
-    if (status === ReadStatus.ESTIMATE) throw new ReadBlocked(this.result.blockingTx);
+    if (status === ReadStatus.ESTIMATE) throw new ReadBlocked(this.result.blockingTx, locId);
     this.reads.add(locId, this.result);
     return status;
   }

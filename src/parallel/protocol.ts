@@ -54,8 +54,16 @@ export interface TxDetails {
   invalid?: { reason: InvalidTxReason; detail: string };
 }
 
+/** An account whose locations made transactions wait or fail validation, and how often. */
+export interface ConflictCount {
+  address: string;
+  count: number;
+}
+
 export interface WorkerReport {
   details: TxDetails[];
+  /** The most conflicting accounts of this worker's share of the run. */
+  conflicts: ConflictCount[];
   stats: SchedulerStats;
   /** Set when the block must be re-run sequentially, with the reason. */
   fallback?: string;

@@ -38,7 +38,7 @@ serveWorker<null, BlockJob, WorkerReport>({
     const vm = await forkVm(job.fork);
     const env = environmentFor({ header: block.header, transactions: [], uncles: [], withdrawals: undefined }, job.fork);
     const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, storage, new TxResults(job.results));
-    const report: WorkerReport = { details: [], stats: scheduler.stats(), executeMs: 0, runMs: 0 };
+    const report: WorkerReport = { details: [], conflicts: [], stats: scheduler.stats(), executeMs: 0, runMs: 0 };
     const loop = () =>
       runWorkerLoop(scheduler, executor, {
         haltCodeOnError: (error) =>
@@ -52,6 +52,7 @@ serveWorker<null, BlockJob, WorkerReport>({
       else if ((report.capacity = capacityOf(error)) === undefined) throw error;
     }
     report.details = [...executor.details.values()];
+    report.conflicts = executor.conflicts();
     report.executeMs = executor.executeMs;
     report.runMs = performance.now() - started;
     return report;
