@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeEngines, executeBlock } from "../src/index.ts";
-import { MOCK_KINDS, mockKind } from "../src/mock/index.ts";
+import { MOCK_KINDS, mockKind } from "./mock/index.ts";
 import { engineFor } from "../src/parallel/engine.ts";
 import type { LoadedBlock } from "../src/state/corpus.ts";
 import { describeDifferences, resultDifferences } from "./support/compare.ts";
