@@ -105,6 +105,6 @@ describe("automatic choice", () => {
     expect(chooseExecution(block("46147"), 2)).toMatchObject({ parallel: false });
     expect(chooseExecution(block("13287210"), 2).reason).toContain("one sender sends");
     expect(chooseExecution(block("19932703"), 2)).toMatchObject({ parallel: true });
-    expect(chooseExecution(block("19932703"), 1)).toMatchObject({ parallel: false, reason: "one CPU" });
+    expect(chooseExecution(block("19932703"), 1)).toMatchObject({ parallel: false, reason: expect.stringContaining("one CPU") });
   });
 });

@@ -5,7 +5,8 @@
  * block fail promptly and leaves the engine usable.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeEngines, executeBlock } from "../src/index.ts";
+import { executeBlock } from "../src/execute.ts";
+import { closeEngines } from "../src/index.ts";
 import { MOCK_KINDS, mockKind } from "./mock/index.ts";
 import { engineFor } from "../src/parallel/engine.ts";
 import type { LoadedBlock } from "../src/state/corpus.ts";

@@ -20,8 +20,8 @@ export interface AutoDecision {
 
 export function chooseExecution(block: Block, availableWorkers: number): AutoDecision {
   const txs = block.transactions;
-  if (availableWorkers < 2) return { parallel: false, reason: "one CPU" };
-  if (txs.length < MIN_PARALLEL_TXS) return { parallel: false, reason: `fewer than ${MIN_PARALLEL_TXS} transactions` };
+  if (availableWorkers < 2) return { parallel: false, reason: "only one CPU is available, so nothing would run at the same time" };
+  if (txs.length < MIN_PARALLEL_TXS) return { parallel: false, reason: `${txs.length} transactions, fewer than the ${MIN_PARALLEL_TXS} for which handing them to workers pays` };
   let gas = 0n;
   const perSender = new Map<string, number>();
   let largestChain = 0;
@@ -31,9 +31,9 @@ export function chooseExecution(block: Block, availableWorkers: number): AutoDec
     perSender.set(tx.from, n);
     if (n > largestChain) largestChain = n;
   }
-  if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `less than ${MIN_PARALLEL_GAS} gas` };
+  if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `${gas} gas of gas limits, less than the ${MIN_PARALLEL_GAS} for which handing them to workers pays` };
   if (largestChain > txs.length * MAX_SENDER_SHARE) {
-    return { parallel: false, reason: `one sender sends ${largestChain} of ${txs.length} transactions` };
+    return { parallel: false, reason: `one sender sends ${largestChain} of ${txs.length} transactions, a nonce chain that must run in order` };
   }
-  return { parallel: true, reason: "parallel" };
+  return { parallel: true, reason: `${txs.length} transactions, ${gas} gas of gas limits, no sender with more than half of them` };
 }

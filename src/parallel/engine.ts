@@ -128,6 +128,11 @@ export class ParallelEngine {
     await this.pool.close();
   }
 
+  /** `await using engine = await ParallelEngine.start(n)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** The run in progress (settled or not): the next one waits for it, since they share memory. */
   private running: Promise<unknown> = Promise.resolve();
 
@@ -431,17 +436,20 @@ const engines = new Map<number, Promise<ParallelEngine>>();
 export function engineFor(workers: number): Promise<ParallelEngine> {
   let engine = engines.get(workers);
   if (engine === undefined) {
-    engine = ParallelEngine.start(workers);
-    engines.set(workers, engine);
+    const starting = ParallelEngine.start(workers);
+    // A failed start is the caller's error only: the next call starts afresh.
+    starting.catch(() => engines.get(workers) === starting && engines.delete(workers));
+    engines.set(workers, starting);
+    engine = starting;
   }
   return engine;
 }
 
-/** Stops every worker pool (so that a CLI or test process can exit). */
+/** Stops every worker pool. Idle pools do not keep a process alive; this frees their threads. */
 export async function closeEngines(): Promise<void> {
   const all = [...engines.values()];
   engines.clear();
-  await Promise.all(all.map(async (e) => (await e).close()));
+  await Promise.all(all.map((e) => e.then((engine) => engine.close(), () => undefined)));
 }
 
 /** The worker count the machine fits: one per CPU this process may run on. */
