@@ -157,7 +157,7 @@ export class JsonReader {
   /** A reader for the object `value` found at `field` of this one. */
   child(field: string, value: unknown): JsonReader {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      this.fail(field, `expected an object, got ${show(value)}`);
+      this.fail(field, value === undefined ? "missing" : `expected an object, got ${show(value)}`);
     }
     return new JsonReader(this.file, this.at(field), value as Json);
   }

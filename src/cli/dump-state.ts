@@ -55,7 +55,7 @@ export async function writeDump(file: string, text: string): Promise<void> {
   const stat = statOrUndefined(file); // through symbolic links
   if (stat?.isDirectory()) fail("is a directory");
   if (stat !== undefined && (stat.isFIFO() || stat.isCharacterDevice())) {
-    await writeStream(file, bytes).catch((e: Error) => fail(`cannot write: ${e.message}`));
+    await writeStream(file, bytes).catch((e: Error) => fail(`cannot write: ${reason(e)}`));
     return;
   }
   if (stat !== undefined && !stat.isFile()) fail("is not a regular file, a FIFO or a character device");
@@ -78,11 +78,33 @@ export async function writeDump(file: string, text: string): Promise<void> {
     renameSync(temp, target);
   } catch (e) {
     rmSync(temp, { force: true });
-    fail(`cannot write: ${(e as Error).message}`);
+    fail(`cannot write: ${reason(e as Error)}`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * What can be known before the block runs: the target is not a directory or a socket, and
+ * the directory it will be written in exists. Throws InputError.
+ */
+export function checkDumpTarget(file: string): void {
+  const fail = (message: string): never => {
+    throw new InputError(message, file, "--dump-state");
+  };
+  const stat = statOrUndefined(file);
+  if (stat?.isDirectory()) fail("is a directory");
+  if (stat !== undefined && !(stat.isFile() || stat.isFIFO() || stat.isCharacterDevice())) fail("is not a regular file, a FIFO or a character device");
+  if (stat === undefined) {
+    const dir = dirname(followLinks(file, fail));
+    if (!statOrUndefined(dir)?.isDirectory()) fail(`cannot write: the directory ${dir} does not exist`);
+  }
+}
+
+/** An fs error without the temporary file's name (which differs from run to run). */
+function reason(e: Error): string {
+  return e.message.replace(/, \w+ '[^']*'$/, "");
 }
 
 /** Written in pieces, so that a signal is handled while a large dump is being written. */

@@ -11,6 +11,7 @@ import { parseArgs, USAGE, type BlockCommand } from "./args.ts";
 import { Progress } from "./progress.ts";
 import { reportJson, BlockTable } from "./report.ts";
 import { runBlockDir } from "./run-block.ts";
+import { checkDumpTarget } from "./dump-state.ts";
 import { postStateHooks } from "./post-state.ts";
 import { runStateTestCommand } from "./statetest.ts";
 
@@ -31,6 +32,7 @@ async function runBlocks(cmd: BlockCommand): Promise<number> {
   const err = (line: string) => progress.around(() => process.stderr.write(line + "\n"));
   const table = cmd.json ? undefined : new BlockTable(out, cmd.stateRoot);
   const hooks = postStateHooks(cmd);
+  if (cmd.dumpState !== undefined) checkDumpTarget(cmd.dumpState);
   let exit = EXIT_OK;
   let badInput = 0;
   for (const dir of cmd.dirs) {
