@@ -73,6 +73,7 @@ export class Pevm implements AsyncDisposable {
 export { MAX_WORKERS, type BlockResult, type ExecutionMode, type PevmOptions, type Receipt } from "./execute.ts";
 export type { BlockInput, RpcBlock } from "./chain/input.ts";
 export { closeEngines, defaultWorkerCount, type ParallelStats } from "./parallel/engine.ts";
+export { setWorkerScript } from "./workers/script.ts";
 
 export { Fork, forkName, mainnetFork, parseForkName } from "./chain/forks.ts";
 export { InputError, InvalidTransactionError, type InvalidTxReason } from "./chain/errors.ts";

@@ -20,6 +20,7 @@ import {
   type ExecuteOptions,
 } from "../vm/block.ts";
 import { WorkerPool } from "../workers/pool.ts";
+import { workerScriptUrl } from "../workers/script.ts";
 import { CodeStore } from "./code-store.ts";
 import { HALT_FALLBACK, type BlockJob, type TxDetails, type WorkerReport } from "./job.ts";
 import { HAS_DETAILS, STATUS_SUCCESS, TxResults } from "./results.ts";
@@ -50,7 +51,6 @@ export interface ParallelOptions extends ExecuteOptions {
   timeoutMs?: number;
 }
 
-const WORKER_SCRIPT = new URL("../workers/evm-worker.ts", import.meta.url).href;
 
 /** Hot shared structures start on a cache line (native helper; ptr() alignment without it). */
 const cacheLineAligned = (bytes: number) => allocateShared(bytes, 64);
@@ -116,7 +116,7 @@ export class ParallelEngine {
   private constructor(private readonly pool: WorkerPool<null, BlockJob, WorkerReport>) {}
 
   static async start(workers: number, pin = true): Promise<ParallelEngine> {
-    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, WORKER_SCRIPT, null, { pin });
+    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, workerScriptUrl(), null, { pin });
     return new ParallelEngine(pool);
   }
 
