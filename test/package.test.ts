@@ -55,6 +55,15 @@ console.log(JSON.stringify({
 }));
 `;
 
+/** The first TypeScript example of the README's library section, as a user would paste it. */
+function readmeExample(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## The library"));
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  if (code === undefined) throw new Error("README: no ts example in the library section");
+  return code;
+}
+
 beforeAll(() => {
   temp = mkdtempSync(join(tmpdir(), "pevm-package-"));
   // A clean clone: only what is committed goes into the package.
@@ -71,6 +80,7 @@ beforeAll(() => {
   mustRun([process.execPath, "init", "--yes"], app);
   mustRun([process.execPath, "add", "--prefer-offline", tarball], app);
   writeFileSync(join(app, "index.ts"), PROGRAM);
+  writeFileSync(join(app, "readme.ts"), readmeExample());
   mkdirSync(join(app, "block"));
   for (const file of ["block.json", "pre_state.json"]) cpSync(join(BLOCK, file), join(app, "block", file));
   for (const file of ["bytecodes.json", "block_hashes.json"]) cpSync(join(ROOT, "data", "mainnet", file), join(app, "block", file));
@@ -129,7 +139,7 @@ describe("the package, as a user installs it", () => {
           skipLibCheck: true,
           noEmit: true,
         },
-        files: ["index.ts"],
+        files: ["index.ts", "readme.ts"],
       }),
     );
     const r = run([TSC, "-p", join(app, "tsconfig.nodenext.json")], app);
@@ -161,6 +171,15 @@ describe("the package, as a user installs it", () => {
     expect(out.reason).toContain("fewer than");
     expect(out.parallel).toBe("parallel");
     expect(out.sameGas).toBe(true);
+  });
+
+  test("the README's library example runs as shown (and type-checked with the program above)", () => {
+    const r = run([process.execPath, "readme.ts"], app);
+    expect(r.signal, r.describe).toBeNull();
+    expect(r.exitCode, r.describe).toBe(0);
+    expect(r.stdout).toContain('mode: "sequential"');
+    expect(r.stdout).toContain("accounts changed");
+    expect(r.stdout).toContain(JSON.parse(readFileSync(join(BLOCK, "block.json"), "utf8")).receiptsRoot);
   });
 
   test("the pevm command works from node_modules/.bin", () => {
