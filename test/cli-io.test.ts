@@ -78,6 +78,24 @@ describe("command line", () => {
     expect(new Progress(1, { isTTY: true, write: () => undefined }).enabled).toBe(false);
   });
 
+  const hasScript = Bun.spawnSync(["sh", "-c", "command -v script"]).exitCode === 0;
+  test.skipIf(!hasScript)("in a real terminal (script(1) gives a pty) the progress line is drawn; redirected stderr gets none", () => {
+    const blocks = [SMALL, join(BLOCKS, "9068998"), join(BLOCKS, "1150000")];
+    const command = [process.execPath, CLI, "--sequential", ...blocks].map((a) => `'${a}'`).join(" ");
+    const tty = Bun.spawnSync(["script", "-qec", command, "/dev/null"], { cwd: ROOT, stdout: "pipe", timeout: 120_000 });
+    const screen = tty.stdout.toString();
+    expect(tty.exitCode).toBe(0);
+    expect(screen).toContain("\r\x1b[K[1/3] 33% ");
+    expect(screen).toContain("[2/3] 66% ");
+    expect(screen).toMatch(/ETA \d\d:\d\d/);
+    expect(screen).toContain("all ok");
+    const errFile = join(temp, "progress-stderr.txt");
+    const redirected = Bun.spawnSync(["script", "-qec", `${command} 2>'${errFile}'`, "/dev/null"], { cwd: ROOT, stdout: "pipe", timeout: 120_000 });
+    expect(redirected.exitCode).toBe(0);
+    expect(readFileSync(errFile, "utf8")).toBe("");
+    expect(redirected.stdout.toString()).not.toContain("ETA");
+  }, 120_000);
+
   test("the ETA is the remaining blocks at the pace so far", () => {
     expect(progressText(0, 10, 0)).toBe("[0/10] 0% 00:00 elapsed, ETA --:--");
     expect(progressText(2, 10, 20_000)).toBe("[2/10] 20% 00:20 elapsed, ETA 01:20");
