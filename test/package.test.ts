@@ -147,6 +147,13 @@ describe("the package, as a user installs it", () => {
     expect(r.exitCode).toBe(0);
   });
 
+  test("pevm's own declarations have no errors even with skipLibCheck off", () => {
+    const r = run([TSC, "--noEmit", "-p", app, "--skipLibCheck", "false"], app);
+    // Other packages' declarations are theirs to fix (e.g. @ethereumjs/evm's missing `debug` types).
+    const ours = (r.stdout + r.stderr).split("\n").filter((l) => l.includes("node_modules/pevm/") || l.startsWith("index.ts") || l.startsWith("readme.ts"));
+    expect(ours).toEqual([]);
+  });
+
   test("a type error in the program is reported (the check sees pevm's types)", () => {
     const bad = join(app, "bad.ts");
     writeFileSync(bad, `import { executeBlock, loadBlockDir } from "pevm";\nconst { block, storage } = loadBlockDir("block");\nconst n: number = (await executeBlock(block, storage)).gasUsed;\n`);
