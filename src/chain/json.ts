@@ -93,11 +93,6 @@ export function slotKey(file: string, path: string, value: unknown): bigint {
   return BigInt(value);
 }
 
-export function parseAddress(v: unknown, onError: () => never): AddressHex {
-  if (typeof v !== "string" || !HEX_ADDRESS.test(v)) onError();
-  return (v as string).toLowerCase() as AddressHex;
-}
-
 /** Reads the fields of one JSON object; `path` is where the object sits in its file. */
 export class JsonReader {
   constructor(

@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
  *    everything it imports); a consumer copies it next to its bundle (see README, Library).
  */
 const SOURCE_SCRIPT = new URL("./evm-worker.ts", import.meta.url);
-const BUNDLED_SCRIPT = new URL("./pevm-worker.js", import.meta.url);
-export const BUNDLED_WORKER_FILE = "pevm-worker.js";
+const BUNDLED_WORKER_FILE = "pevm-worker.js";
+const BUNDLED_SCRIPT = new URL(`./${BUNDLED_WORKER_FILE}`, import.meta.url);
 
 let configured: string | undefined;
 
