@@ -51,7 +51,6 @@ export interface ParallelOptions extends ExecuteOptions {
   timeoutMs?: number;
 }
 
-
 /** Hot shared structures start on a cache line (native helper; ptr() alignment without it). */
 const cacheLineAligned = (bytes: number) => allocateShared(bytes, 64);
 

@@ -28,7 +28,7 @@ export function workerScriptUrl(): string {
     if (candidate.protocol !== "file:" || existsSync(fileURLToPath(candidate))) return candidate.href;
   }
   throw new Error(
-    `pevm's worker script is missing: in a bundle, copy node_modules/pevm/dist/${BUNDLED_WORKER_FILE} next to ` +
-      `${fileURLToPath(new URL(".", import.meta.url))} (or call setWorkerScript / set PEVM_WORKER_SCRIPT)`,
+    `pevm's worker script is missing: in a bundle, copy node_modules/pevm/dist/${BUNDLED_WORKER_FILE} into ` +
+      `${fileURLToPath(new URL(".", import.meta.url))}, next to the bundle (or call setWorkerScript / set PEVM_WORKER_SCRIPT)`,
   );
 }
