@@ -19,7 +19,7 @@ import { loadSample, machineInfo } from "./report/machine.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { progress } from "./report/progress.ts";
 import { ratio } from "./report/stats.ts";
-import { renderSpeedupSvg } from "./report/svg.ts";
+import { meanCeiling, speedupSvgFor } from "./report/svg.ts";
 import type { AimCheck, BenchResults, MicroResult } from "./report/types.ts";
 
 type Section = "corpus" | "gigagas" | "ceiling" | "micro";
@@ -92,11 +92,6 @@ async function runMicro(out: string): Promise<MicroResult[]> {
     results.push({ file: `bench/micro/${file}`, exitCode: child.exitCode, ms: performance.now() - start, output: relative(out, output) });
   }
   return results;
-}
-
-function meanCeiling(before?: CeilingReport, after?: CeilingReport): number | undefined {
-  const values = [before?.twoWorkerSpeedup, after?.twoWorkerSpeedup].filter((v): v is number => v !== undefined && Number.isFinite(v));
-  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 function checkAims(r: BenchResults): AimCheck[] {
@@ -172,7 +167,7 @@ async function main(): Promise<void> {
   if (args.sections.has("micro")) results.micro = await runMicro(args.out);
 
   results.load.end = loadSample();
-  const ceiling = meanCeiling(results.ceiling.before, results.ceiling.after);
+  const ceiling = meanCeiling(results);
   if (ceiling !== undefined) {
     results.ofCeiling = {
       corpusGeometricMean: ratio(results.corpus?.totals.geometricMeanSpeedup.parallel ?? Number.NaN, ceiling),
@@ -186,10 +181,8 @@ async function main(): Promise<void> {
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(args.out, "latest.md"), renderMarkdown(results));
-  if (results.corpus) {
-    const title = `pevm, mainnet corpus: ${results.machine.cpuModel}, ${results.machine.cores} cores, load ${results.load.start.loadAverage[0]}, ${results.machine.date.slice(0, 10)}${args.quick ? " (quick)" : ""}`;
-    writeFileSync(join(args.out, "speedup.svg"), renderSpeedupSvg(results.corpus.blocks, ceiling, title));
-  }
+  const svg = speedupSvgFor(results);
+  if (svg !== undefined) writeFileSync(join(args.out, "speedup.svg"), svg);
   for (const aim of results.aims) progress(`aim ${aim.met === null ? "n/a" : aim.met ? "met" : "NOT met"}: ${aim.aim} — ${aim.measured}`);
   if (ceiling !== undefined) progress(`2-worker ceiling of this machine now: ${times(ceiling)}`);
   progress(`done in ${results.wallSeconds.toFixed(0)} s; results in ${args.out}`);

@@ -15,8 +15,8 @@ import { fetchBlock, type BlockId } from "../src/fetch/fetch.ts";
 import { RpcClient, RpcError } from "../src/fetch/rpc.ts";
 import { RpcStorage } from "../src/fetch/sources.ts";
 import { closeEngines, executeBlock, InputError, loadBlockDir } from "../src/index.ts";
-import { encodeCall } from "../src/mock/abi.ts";
-import { artifact } from "../src/mock/artifacts.ts";
+import { encodeCall } from "./mock/abi.ts";
+import { artifact } from "./mock/artifacts.ts";
 import { BLOCKHASH_PROBE_INIT, deployContracts, mineMixedBlock, rpc, send, sendMined, startAnvil, type Anvil, type Deployment, type Hex, type MinedBlock } from "./support/anvil.ts";
 
 const ROOT = resolve(import.meta.dir, "..");

@@ -5,8 +5,9 @@
  * block fail promptly and leaves the engine usable.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeEngines, executeBlock } from "../src/index.ts";
-import { MOCK_KINDS, mockKind } from "../src/mock/index.ts";
+import { executeBlock, executeWith } from "../src/execute.ts";
+import { closeEngines } from "../src/index.ts";
+import { MOCK_KINDS, mockKind } from "./mock/index.ts";
 import { ParallelEngine } from "../src/parallel/engine.ts";
 import { engineFor } from "../src/parallel/registry.ts";
 import type { LoadedBlock } from "../src/state/corpus.ts";
@@ -135,9 +136,9 @@ describe("shared arenas too small for the block", () => {
       const growths: number[] = [];
       for (const loaded of [loadMainnetBlock(14029313), await loadMockBlock(mockKind("create-destroy"), 40)]) {
         const sequential = await executeBlock(loaded.block, loaded.storage, { sequential: true });
-        const parallel = await within(engine.execute(loaded.block, loaded.storage), 120_000, "a block with small arenas");
+        const parallel = await within(executeWith(async () => engine, loaded.block, loaded.storage, { workers: 2 }), 120_000, "a block with small arenas");
         expect(resultDifferences(sequential, parallel)).toEqual([]);
-        growths.push(parallel.stats.arenaGrowths);
+        growths.push(parallel.stats!.arenaGrowths);
       }
       // The mainnet block overflows the memory arenas, the created contracts the code store.
       expect(growths.every((n) => n > 0)).toBe(true);

@@ -97,7 +97,7 @@ function gigagasSection(results: GigagasResult[]): string {
   return [
     `## Gigagas blocks${scale === 1 ? "" : ` (scale ${scale}: ${percent(scale)} of 1 Ggas)`}`,
     "",
-    "Mocked blocks on real contracts (src/mock). Generation, loading and the shared-memory copy are not timed.",
+    "Mocked blocks on real contracts (test/mock). Generation, loading and the shared-memory copy are not timed.",
     "",
     table(
       ["block", "txs", "gas", "sequential ms", "seq Mgas/s", "parallel ms", "par Mgas/s", "speedup", "re-exec", "checks"],

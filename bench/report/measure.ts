@@ -61,7 +61,7 @@ function emptySummary(): ModeSummary {
     medianMs: 0,
     medianCpuMs: 0,
     mgasPerSecond: 0,
-    mode: { mode: "sequential", workers: 0 },
+    mode: { mode: "sequential", workers: 0, reason: "not run" },
     reExecutions: [],
     validationAborts: [],
     dependencyWaits: [],

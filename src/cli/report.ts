@@ -137,8 +137,14 @@ function mark(check: boolean | null): string {
   return check === null ? "—" : check ? "ok" : "FAIL";
 }
 
-function mgasPerSecond(gas: bigint, ms: number): string {
-  return ms > 0 ? (Number(gas) / 1e3 / ms).toFixed(1) : "—";
+/** Below this a block's time is mostly fixed overhead and timer resolution: no rate is shown. */
+const MIN_RATE_MS = 1;
+
+/** Mgas/s with one decimal (none from 100 on); "—" for runs too short to give a rate that means anything. */
+export function mgasPerSecond(gas: bigint, ms: number): string {
+  if (!(ms >= MIN_RATE_MS) || gas === 0n) return "—";
+  const rate = Number(gas) / 1e3 / ms;
+  return rate >= 100 ? rate.toFixed(0) : rate.toFixed(1);
 }
 
 function round(ms: number): number {

@@ -67,9 +67,9 @@ export class AutoChooser {
 
   choose(block: Block, availableWorkers: number): AutoDecision {
     const txs = block.transactions;
-    if (availableWorkers < 2) return { parallel: false, reason: "sequential: this process may use one CPU only" };
+    if (availableWorkers < 2) return { parallel: false, reason: "sequential: only one CPU is available, so nothing would run at the same time" };
     if (txs.length < MIN_PARALLEL_TXS) {
-      return { parallel: false, reason: `sequential: ${txs.length} transaction${txs.length === 1 ? "" : "s"}, too few to pay for handing them to workers` };
+      return { parallel: false, reason: `sequential: ${txs.length} transaction${txs.length === 1 ? "" : "s"}, fewer than the ${MIN_PARALLEL_TXS} for which handing them to workers pays` };
     }
     let gas = 0n;
     const perSender = new Map<string, number>();
@@ -88,7 +88,7 @@ export class AutoChooser {
         if (heat > hottestHeat) [hottest, hottestHeat] = [tx.to!, heat];
       }
     }
-    if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `sequential: at most ${gas} gas, too little work to share` };
+    if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `sequential: ${gas} gas of gas limits, less than the ${MIN_PARALLEL_GAS} for which handing them to workers pays` };
     if (largestChain > txs.length * MAX_SENDER_SHARE) {
       return { parallel: false, reason: `sequential: one sender sends ${largestChain} of ${txs.length} transactions, which must run one after another` };
     }

@@ -10,6 +10,7 @@ import type { Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type ExecuteOptions } from "../vm/block.ts";
 import { WorkerPool } from "../workers/pool.ts";
+import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
 import { shareBlock, shareStorage, withPrologue } from "./prepare.ts";
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type WorkerReport } from "./protocol.ts";
@@ -45,8 +46,6 @@ export interface ParallelOptions extends ExecuteOptions {
   timeoutMs?: number;
 }
 
-const WORKER_SCRIPT = new URL("./worker.ts", import.meta.url).href;
-
 /** Starting sizes of the shared arenas (tests start them small to exercise their growth). */
 export interface EngineSizing {
   /** Multiplies the multi-version memory's capacities estimated from each block (default 1). */
@@ -76,7 +75,7 @@ export class ParallelEngine {
   }
 
   static async start(workers: number, pin = true, sizing: EngineSizing = {}): Promise<ParallelEngine> {
-    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, WORKER_SCRIPT, null, { pin });
+    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, workerScriptUrl(), null, { pin });
     return new ParallelEngine(pool, sizing);
   }
 
@@ -86,6 +85,11 @@ export class ParallelEngine {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+
+  /** `await using engine = await ParallelEngine.start(n)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The run in progress (settled or not): the next one waits for it, since they share memory. */

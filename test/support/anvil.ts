@@ -5,8 +5,8 @@
  * position manager and a pool, Counter) and mines one block of mixed transactions.
  */
 import { dirname, join } from "node:path";
-import { encodeArgs, encodeCall } from "../../src/mock/abi.ts";
-import { artifact } from "../../src/mock/artifacts.ts";
+import { encodeArgs, encodeCall } from "../mock/abi.ts";
+import { artifact } from "../mock/artifacts.ts";
 
 export type Hex = `0x${string}`;
 

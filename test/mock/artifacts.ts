@@ -1,5 +1,5 @@
 /**
- * Compiled contracts: ours (src/mock/artifacts, built by build-artifacts.ts) and Uniswap V3
+ * Compiled contracts: ours (test/mock/artifacts, built by build-artifacts.ts) and Uniswap V3
  * as shipped compiled on npm. Loaded lazily and cached.
  */
 import { readFileSync } from "node:fs";
