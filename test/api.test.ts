@@ -274,10 +274,16 @@ describe("a Storage that throws", () => {
     await expect(executeBlock(block, storage, { sequential: true })).rejects.toThrow(`backend down reading ${recipient}`);
   });
 
-  // The parallel engine copies the pre-state into shared memory and takes only MemoryStorage
-  // today (issue 10 leaves "any Storage in every mode" to the parallel engine's reshaping).
-  test("parallel mode rejects with the same error", async () => {
+  // Workers ask the calling thread for what they read; the Storage's error comes back whole.
+  test("parallel mode rejects with the same error, and the engine runs the next block", async () => {
     const { block, storage, recipient } = setup();
-    await expect(executeBlock(block, storage, { workers: 2 })).rejects.toThrow(`backend down reading ${recipient}`);
+    const sequential = await executeBlock(block, storage, { sequential: true }).catch((e) => e);
+    const parallel = await executeBlock(block, storage, { workers: 2 }).catch((e) => e);
+    expect(parallel.message).toBe(sequential.message);
+    expect(parallel.message).toContain(`backend down reading ${recipient}`);
+    expect(parallel.constructor).toBe(sequential.constructor);
+    const { block: next, storage: good } = loadBlockDir(join(BLOCKS, SMALL));
+    const after = await executeBlock(next, good, { workers: 2 });
+    expect(after.gasUsed).toBe((await executeBlock(next, good, { sequential: true })).gasUsed);
   });
 });

@@ -10,7 +10,9 @@ import { closeEngines } from "../src/index.ts";
 import { MOCK_KINDS, mockKind } from "./mock/index.ts";
 import { ParallelEngine } from "../src/parallel/engine.ts";
 import { engineFor } from "../src/parallel/registry.ts";
+import type { AddressHex, Hex } from "../src/chain/types.ts";
 import type { LoadedBlock } from "../src/state/corpus.ts";
+import type { Storage } from "../src/state/types.ts";
 import { describeDifferences, resultDifferences } from "./support/compare.ts";
 import { FallbackLog } from "./support/fallbacks.ts";
 import { loadMainnetBlock, mainnetBlockNumbers } from "./support/mainnet.ts";
@@ -146,4 +148,43 @@ describe("shared arenas too small for the block", () => {
       await engine.close();
     }
   }, BLOCK_TEST_TIMEOUT_MS);
+});
+
+describe("a Storage that is not a MemoryStorage", () => {
+  /** The caller's own class: the engine cannot copy it, so workers ask this thread for each location. */
+  class DelegatingStorage implements Storage {
+    reads = 0;
+    constructor(private readonly inner: Storage) {}
+    account(address: AddressHex) {
+      this.reads++;
+      return this.inner.account(address);
+    }
+    code(codeHash: Hex) {
+      return this.inner.code(codeHash);
+    }
+    storage(address: AddressHex, slot: bigint) {
+      this.reads++;
+      return this.inner.storage(address, slot);
+    }
+    blockHash(number: bigint) {
+      return this.inner.blockHash(number);
+    }
+    hasStorage(address: AddressHex) {
+      return this.inner.hasStorage?.(address) ?? false;
+    }
+  }
+
+  for (const source of ["mainnet 19932703", "mainnet 14029313", "mock create-destroy", "mock coinbase-probe"]) {
+    test(`${source}: workers read it through the calling thread, and parallel == sequential with 1, 2, 3 workers`, async () => {
+      const [kind, name] = source.split(" ") as [string, string];
+      const loaded = kind === "mainnet" ? loadMainnetBlock(Number(name)) : await loadMockBlock(mockKind(name), 40);
+      const sequential = await executeBlock(loaded.block, loaded.storage, { sequential: true });
+      for (const workers of [1, 2, 3]) {
+        const storage = new DelegatingStorage(loaded.storage);
+        const parallel = await within(executeBlock(loaded.block, storage, { workers }), 120_000, `${source} with ${workers} workers`);
+        expect(resultDifferences(sequential, parallel)).toEqual([]);
+        expect(storage.reads).toBeGreaterThan(0);
+      }
+    }, BLOCK_TEST_TIMEOUT_MS);
+  }
 });

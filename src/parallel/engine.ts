@@ -6,6 +6,7 @@ import type { Block } from "../chain/types.ts";
 import { MultiVersionMemory, defaultCapacities } from "../mv/index.ts";
 import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
 import { cacheLineAllocator } from "../shm/region.ts";
+import { MemoryStorage } from "../state/memory.ts";
 import type { Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type ExecuteOptions } from "../vm/block.ts";
@@ -13,7 +14,8 @@ import { WorkerPool } from "../workers/pool.ts";
 import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
 import { shareBlock, shareStorage, withPrologue } from "./prepare.ts";
-import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type WorkerReport } from "./protocol.ts";
+import { createMailboxes, PreStateServer, StorageReader, type PreStateReader } from "./pre-state.ts";
+import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type PreStateSource, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
 import { finalDetails, settleReceipts, settleState } from "./settle.ts";
 
@@ -111,7 +113,21 @@ export class ParallelEngine {
     const txCount = block.transactions.length;
 
     const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : withPrologue(block, fork, storage);
-    const shared = shareStorage(base);
+    // The pre-state the workers read: a MemoryStorage copied once into shared memory, or any
+    // other Storage answered from this thread while the block runs (pre-state.ts).
+    let preState: PreStateSource;
+    let settleReader: PreStateReader;
+    let server: PreStateServer | undefined;
+    if (base instanceof MemoryStorage) {
+      const shared = shareStorage(base);
+      preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
+      settleReader = shared.storage;
+    } else {
+      const mailboxes = createMailboxes(this.pool.size);
+      server = new PreStateServer(mailboxes, this.pool.size, base);
+      preState = { kind: "remote", mailboxes };
+      settleReader = new StorageReader(base);
+    }
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
     const scheduler = this.schedulerFor(txCount);
@@ -121,8 +137,7 @@ export class ParallelEngine {
 
     const job: BlockJob = {
       fork,
-      storageId: shared.id,
-      storage: shared.storage.descriptor(),
+      preState,
       blockId: encoded.id,
       block: encoded.buffer,
       previousFromSender: encoded.previousFromSender,
@@ -130,16 +145,26 @@ export class ParallelEngine {
       scheduler: scheduler.descriptor(),
       codes: this.codes.buffer,
       results: this.results.buffer,
-      storageOnlyAccounts: shared.storageOnly,
       profileDir: process.env.PEVM_PROFILE_WORKERS || undefined,
       injectDelayMicros: options.injectDelayMicros,
       injectThrowAtTx: options.injectThrowAtTx,
     };
     const runStarted = performance.now();
-    const reports = await this.pool.run(job, {
-      timeoutMs: options.timeoutMs ?? 600_000,
-      onFailure: () => scheduler.halt(),
-    });
+    const serving = server?.serve();
+    let reports: WorkerReport[];
+    try {
+      reports = await this.pool.run(job, {
+        timeoutMs: options.timeoutMs ?? 600_000,
+        onFailure: () => scheduler.halt(),
+      });
+    } catch (error) {
+      // A Storage that threw fails the run with its own error, as it would sequentially.
+      if (server?.error !== undefined) throw server.error.value;
+      throw error;
+    } finally {
+      server?.stop();
+      await serving;
+    }
     const capacity = reports.find((r) => r.capacity !== undefined)?.capacity;
     if (capacity !== undefined || scheduler.haltCode() === HALT_CAPACITY) {
       // Shared arenas are sized from the block; one that was too small is grown, and the
@@ -182,7 +207,7 @@ export class ParallelEngine {
 
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
-    const changes = settleState(mv, shared.storage, this.codes);
+    const changes = settleState(mv, settleReader, this.codes);
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);

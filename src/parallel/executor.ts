@@ -1,8 +1,8 @@
 import { InvalidTransactionError } from "../chain/errors.ts";
+import type { AddressHex } from "../chain/types.ts";
 import type { SharedBlockView } from "./block-codec.ts";
 import { Fork } from "../chain/forks.ts";
 import { type MultiVersionMemory, WriteSet } from "../mv/index.ts";
-import type { SharedStorage } from "../state/shared-storage.ts";
 import type { ForkVm } from "../vm/evm.ts";
 import { executeTransaction, type BlockEnv, type TxOutcome } from "../vm/transaction.ts";
 import type { ExecOutcome, TxTaskExecutor } from "../scheduler/worker-loop.ts";
@@ -11,6 +11,7 @@ import type { BlockJob, ConflictCount, TxDetails } from "./protocol.ts";
 import type { TxResults } from "./results.ts";
 import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
+import type { PreStateReader } from "./pre-state.ts";
 import { collectWrites } from "./writes.ts";
 
 /**
@@ -24,7 +25,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
   private readonly ids: LocationIds;
   private readonly writeSet = new WriteSet();
   private readonly scratch = new Uint32Array(11);
-  private readonly storageOnly: Set<string>;
+  private readonly isStorageOnly: (address: AddressHex) => boolean;
   private readonly previousFromSender: Int32Array;
   /** Per tx: 1 once this worker let it wait for its sender's previous transaction. */
   private readonly waitedForSender: Uint8Array;
@@ -40,12 +41,13 @@ export class EvmTxExecutor implements TxTaskExecutor {
     private readonly block: SharedBlockView,
     private readonly mv: MultiVersionMemory,
     private readonly codes: CodeStore,
-    storage: SharedStorage,
+    preState: PreStateReader,
+    isStorageOnly: (address: AddressHex) => boolean,
     private readonly results: TxResults,
   ) {
     this.ids = new LocationIds(mv.locations);
-    this.storageOnly = new Set(job.storageOnlyAccounts);
-    this.source = new MvStateSource(mv, storage, codes, this.ids, this.storageOnly);
+    this.isStorageOnly = isStorageOnly;
+    this.source = new MvStateSource(mv, preState, codes, this.ids, isStorageOnly);
     this.previousFromSender = new Int32Array(job.previousFromSender);
     this.waitedForSender = new Uint8Array(this.previousFromSender.length);
   }
@@ -86,7 +88,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     try {
       if (error !== undefined) throw error;
       const o = outcome!;
-      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.storageOnly, this.writeSet, this.scratch);
+      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.isStorageOnly, this.writeSet, this.scratch);
       if (o.logs.length > 0 || o.contractAddress !== undefined) {
         details = { tx: txIdx, incarnation, logs: o.logs, contractAddress: o.contractAddress };
       }

@@ -1,11 +1,12 @@
 import type { AddressHex, Hex } from "../chain/types.ts";
 import { DELTA_WORDS, ReadResult, ReadSet, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
 import { wordsToBigInt } from "../shm/words.ts";
-import { NO_ACCOUNT, type SharedStorage } from "../state/shared-storage.ts";
+import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo } from "../state/types.ts";
 import type { StateSource } from "../vm/source.ts";
 import type { CodeStore } from "./code-store.ts";
 import type { LocationIds } from "./location-ids.ts";
+import type { PreStateReader } from "./pre-state.ts";
 import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash, readU256 } from "./values.ts";
 
 /** Thrown out of the EVM when a read hits an ESTIMATE: the transaction must wait for `blockingTx`. */
@@ -33,11 +34,11 @@ export class MvStateSource implements StateSource {
 
   constructor(
     private readonly mv: MultiVersionMemory,
-    private readonly base: SharedStorage,
+    private readonly base: PreStateReader,
     private readonly codes: CodeStore,
     private readonly ids: LocationIds,
     /** Pre-state accounts with storage but neither code nor nonce (see hasStorage). */
-    private readonly storageOnly: ReadonlySet<string>,
+    private readonly isStorageOnly: (address: AddressHex) => boolean,
   ) {}
 
   begin(txIdx: number): void {
@@ -119,7 +120,7 @@ export class MvStateSource implements StateSource {
    * back to sequential. So the answer is a fact of the immutable pre-state: no read to record.
    */
   hasStorage(address: AddressHex): boolean {
-    return this.storageOnly.has(address);
+    return this.isStorageOnly(address);
   }
 
   blockHash(number: bigint): Hex | undefined {

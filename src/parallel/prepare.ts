@@ -1,10 +1,10 @@
 // Preparing a block for the workers: the pre-state and the block in shared memory, each made
 // once per object and reused by every later run of it (a benchmark's loading step).
 import { Fork } from "../chain/forks.ts";
-import type { Block } from "../chain/types.ts";
+import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { MemoryStorage } from "../state/memory.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
-import { EMPTY_CODE_HASH, type StateChanges, type Storage } from "../state/types.ts";
+import { EMPTY_CODE_HASH, type AccountInfo, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { applyBlockPrologue } from "../vm/block.ts";
 import { encodeBlock } from "./block-codec.ts";
@@ -68,14 +68,17 @@ export function withPrologue(block: Block, fork: Fork, storage: Storage): { base
   const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
   applyBlockPrologue(block, fork, pre, storage);
   const prologue = pre.result().size > 0 ? pre.result() : undefined;
-  const entry = { storage, fork, base: prologue ? overlayStorage(storage, prologue) : storage, prologue };
+  const base = prologue === undefined ? storage : storage instanceof MemoryStorage ? overlayMemory(storage, prologue) : new OverlayStorage(storage, prologue);
+  const entry = { storage, fork, base, prologue };
   prologues.set(block, entry);
   return entry;
 }
 
-/** The pre-state with block-level changes applied (a shallow copy: untouched accounts are shared). */
-function overlayStorage(storage: Storage, changes: StateChanges): MemoryStorage {
-  if (!(storage instanceof MemoryStorage)) throw new TypeError("the parallel engine needs a MemoryStorage pre-state");
+/**
+ * A MemoryStorage with block-level changes applied, to be copied into shared memory (a
+ * shallow copy: untouched accounts are shared with the original).
+ */
+function overlayMemory(storage: MemoryStorage, changes: StateChanges): MemoryStorage {
   const copy = new MemoryStorage();
   for (const [a, acc] of storage.accounts) copy.accounts.set(a, acc);
   for (const [h, c] of storage.codes) copy.codes.set(h, c);
@@ -95,3 +98,45 @@ function overlayStorage(storage: Storage, changes: StateChanges): MemoryStorage 
 }
 
 /** Per transaction, the details (logs, contract, invalidity) of its final incarnation. */
+
+/** Any Storage with block-level changes laid over it (read through, nothing copied). */
+export class OverlayStorage implements Storage {
+  constructor(
+    private readonly base: Storage,
+    private readonly changes: StateChanges,
+  ) {}
+
+  account(address: AddressHex): AccountInfo | undefined {
+    const c = this.changes.get(address);
+    if (c === undefined) return this.base.account(address);
+    return c.deleted ? undefined : { balance: c.balance, nonce: c.nonce, codeHash: c.codeHash };
+  }
+
+  code(codeHash: Hex): Uint8Array | undefined {
+    for (const c of this.changes.values()) if (c.code !== undefined && c.codeHash === codeHash) return c.code;
+    return this.base.code(codeHash);
+  }
+
+  storage(address: AddressHex, slot: bigint): bigint {
+    const c = this.changes.get(address);
+    if (c !== undefined) {
+      const value = c.storage.get(slot);
+      if (value !== undefined) return value;
+      if (c.storageCleared || c.deleted) return 0n;
+    }
+    return this.base.storage(address, slot);
+  }
+
+  blockHash(number: bigint): Hex | undefined {
+    return this.base.blockHash(number);
+  }
+
+  hasStorage(address: AddressHex): boolean {
+    const c = this.changes.get(address);
+    if (c !== undefined) {
+      for (const value of c.storage.values()) if (value !== 0n) return true;
+      if (c.storageCleared || c.deleted) return false;
+    }
+    return this.base.hasStorage?.(address) ?? false;
+  }
+}

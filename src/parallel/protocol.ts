@@ -15,9 +15,9 @@ import type { SharedStorageDescriptor } from "../state/shared-storage.ts";
 /** What the calling thread posts to every worker for one block (buffers are shared, not copied). */
 export interface BlockJob {
   fork: Fork;
+  /** Where the workers read the pre-state (pre-state.ts). */
+  preState: PreStateSource;
   /** Ids let workers keep attached views and decoded transactions across runs of the same block. */
-  storageId: number;
-  storage: SharedStorageDescriptor;
   blockId: number;
   block: SharedArrayBuffer;
   /**
@@ -31,14 +31,26 @@ export interface BlockJob {
   codes: SharedArrayBuffer;
   /** Per-transaction results (layout: results.ts). */
   results: SharedArrayBuffer;
-  /** Accounts of the pre-state with storage but neither code nor nonce (see writes.ts). */
-  storageOnlyAccounts: string[];
   /** Write a JSC sampling profile of this worker's run to this directory (PEVM_PROFILE_WORKERS). */
   profileDir?: string;
   /** Test hooks: random delays (µs, up to) and a transaction whose execution throws. */
   injectDelayMicros?: number;
   injectThrowAtTx?: number;
 }
+
+/**
+ * The pre-state: a MemoryStorage copied into shared memory once (storageId lets workers keep
+ * their attached view across runs), or any other Storage, asked through mailboxes.
+ */
+export type PreStateSource =
+  | {
+      kind: "shared";
+      storageId: number;
+      storage: SharedStorageDescriptor;
+      /** Accounts of the pre-state with storage but neither code nor nonce (see writes.ts). */
+      storageOnlyAccounts: string[];
+    }
+  | { kind: "remote"; mailboxes: SharedArrayBuffer };
 
 /**
  * What the shared results (results.ts) cannot hold: logs, a created contract, invalidity.

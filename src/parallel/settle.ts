@@ -7,10 +7,11 @@ import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, ReadResult, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import { wordsToAddress, wordsToBigInt } from "../shm/words.ts";
-import { NO_ACCOUNT, type SharedStorage } from "../state/shared-storage.ts";
+import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type StateChanges } from "../state/types.ts";
 import { checkBlobGas } from "../vm/block.ts";
 import type { CodeStore } from "./code-store.ts";
+import type { PreStateReader } from "./pre-state.ts";
 import type { TxDetails, WorkerReport } from "./protocol.ts";
 import { HAS_DETAILS, STATUS_SUCCESS, type TxResults } from "./results.ts";
 import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash } from "./values.ts";
@@ -93,7 +94,7 @@ interface SettledAccount {
  * written location is walked once; values go from shared words to bigints once (no hex or
  * intermediate bigint), and credits are added to the pre-state's account words directly.
  */
-export function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeStore): StateChanges {
+export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes: CodeStore): StateChanges {
   const result = new ReadResult();
   const locations = mv.locations;
   const count = locations.count;

@@ -3,7 +3,9 @@ import { SharedBlockView } from "./block-codec.ts";
 import { MultiVersionMemory, MvCapacityError } from "../mv/index.ts";
 import { CodeStore, CodeStoreFullError } from "./code-store.ts";
 import { EvmTxExecutor } from "./executor.ts";
+import { RemoteStorage, StorageReader, type PreStateReader } from "./pre-state.ts";
 import { profiled } from "./profile.ts";
+import type { AddressHex } from "../chain/types.ts";
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
 import { NeedsSequentialFallback } from "./writes.ts";
@@ -14,12 +16,22 @@ import { forkVm } from "../vm/evm.ts";
 import { runWorkerLoop } from "../scheduler/worker-loop.ts";
 import { serveWorker } from "../workers/serve.ts";
 
-let cachedStorage: { id: number; storage: SharedStorage } | undefined;
+let cachedStorage: { id: number; storage: SharedStorage; storageOnly: Set<string> } | undefined;
 let cachedBlock: { id: number; view: SharedBlockView } | undefined;
 
-function attachStorage(job: BlockJob): SharedStorage {
-  if (cachedStorage?.id !== job.storageId) cachedStorage = { id: job.storageId, storage: SharedStorage.attach(job.storage) };
-  return cachedStorage.storage;
+/** The pre-state reader for this run, and the EIP-7610 storage-only test that goes with it. */
+function preStateFor(job: BlockJob, workerIndex: number): { reader: PreStateReader; isStorageOnly: (address: AddressHex) => boolean } {
+  const source = job.preState;
+  if (source.kind === "remote") {
+    // Answers are kept for this run only: the Storage is the caller's, and may differ next time.
+    const reader = new StorageReader(new RemoteStorage(source.mailboxes, workerIndex));
+    return { reader, isStorageOnly: (address) => reader.isStorageOnly(address) };
+  }
+  if (cachedStorage?.id !== source.storageId) {
+    cachedStorage = { id: source.storageId, storage: SharedStorage.attach(source.storage), storageOnly: new Set(source.storageOnlyAccounts) };
+  }
+  const storageOnly = cachedStorage.storageOnly;
+  return { reader: cachedStorage.storage, isStorageOnly: (address) => storageOnly.has(address) };
 }
 
 function attachBlock(job: BlockJob): SharedBlockView {
@@ -30,14 +42,14 @@ function attachBlock(job: BlockJob): SharedBlockView {
 serveWorker<null, BlockJob, WorkerReport>({
   async run(job, context) {
     const started = performance.now();
-    const storage = attachStorage(job);
+    const { reader, isStorageOnly } = preStateFor(job, context.workerIndex);
     const block = attachBlock(job);
     const mv = MultiVersionMemory.attach(job.mv);
     const scheduler = Scheduler.attach(job.scheduler);
     const codes = new CodeStore(job.codes);
     const vm = await forkVm(job.fork);
     const env = environmentFor({ header: block.header, transactions: [], uncles: [], withdrawals: undefined }, job.fork);
-    const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, storage, new TxResults(job.results));
+    const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, reader, isStorageOnly, new TxResults(job.results));
     const report: WorkerReport = { details: [], conflicts: [], stats: scheduler.stats(), executeMs: 0, runMs: 0 };
     const loop = () =>
       runWorkerLoop(scheduler, executor, {
