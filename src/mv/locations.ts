@@ -167,6 +167,26 @@ export class LocationTable {
     return { kind, address, slot: wordsToBigInt(words, KEY_SLOT, 8) };
   }
 
+  /**
+   * Makes this table a copy of `template` (a table of the same size): the same keys under the
+   * same ids, found by the same probes. A block's statically known locations are inserted
+   * into a template once; every run of the block then starts from a memory copy of it.
+   * Only while no other thread uses the table.
+   */
+  loadFrom(template: LocationTable): void {
+    if (template.mask !== this.mask || template.capacity > this.capacity) {
+      throw new RangeError(`location template of ${template.capacity} keys / ${template.mask + 1} slots does not fit ${this.capacity} / ${this.mask + 1}`);
+    }
+    const count = template.count;
+    this.slots.set(template.slots);
+    this.keys.set(template.keys.subarray(0, count * KEY_WORDS));
+    Atomics.store(this.header, COUNT, count); // publishes the words above to later Atomics readers
+  }
+
+  get tableSize(): number {
+    return this.mask + 1;
+  }
+
   /** Empties the table for the next block. Only while no other thread uses it. */
   reset(): void {
     this.slots.fill(EMPTY);

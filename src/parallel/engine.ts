@@ -13,7 +13,7 @@ import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type 
 import { WorkerPool } from "../workers/pool.ts";
 import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
-import { shareBlock, shareStorage, withPrologue } from "./prepare.ts";
+import { shareBlock, shareStorage, staticLocations, withPrologue } from "./prepare.ts";
 import { createMailboxes, PreStateServer, StorageReader, type PreStateReader } from "./pre-state.ts";
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type PreStateSource, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
@@ -130,6 +130,8 @@ export class ParallelEngine {
     }
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
+    const statics = staticLocations(block, encoded, mv.capacities.locationCapacity);
+    if (statics !== undefined) mv.locations.loadFrom(statics.template);
     const scheduler = this.schedulerFor(txCount);
     this.codes.reset();
     if (this.results.capacity < txCount) this.results = TxResults.create(txCount);
@@ -141,6 +143,7 @@ export class ParallelEngine {
       blockId: encoded.id,
       block: encoded.buffer,
       previousFromSender: encoded.previousFromSender,
+      staticIds: statics?.ids,
       mv: mv.descriptor,
       scheduler: scheduler.descriptor(),
       codes: this.codes.buffer,

@@ -12,6 +12,7 @@ import type { TxResults } from "./results.ts";
 import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
 import type { PreStateReader } from "./pre-state.ts";
+import { STATIC_IDS_PER_TX } from "./prepare.ts";
 import { collectWrites } from "./writes.ts";
 
 /**
@@ -27,6 +28,8 @@ export class EvmTxExecutor implements TxTaskExecutor {
   private readonly scratch = new Uint32Array(11);
   private readonly isStorageOnly: (address: AddressHex) => boolean;
   private readonly previousFromSender: Int32Array;
+  /** The block's static location ids (prepare.ts, staticLocations), when the run has them. */
+  private readonly staticIds: Int32Array | undefined;
   /** Per tx: 1 once this worker let it wait for its sender's previous transaction. */
   private readonly waitedForSender: Uint8Array;
   private readonly blocked: ExecOutcome & { kind: "blocked" } = { kind: "blocked", blockingTx: -1 };
@@ -49,6 +52,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     this.isStorageOnly = isStorageOnly;
     this.source = new MvStateSource(mv, preState, codes, this.ids, isStorageOnly);
     this.previousFromSender = new Int32Array(job.previousFromSender);
+    this.staticIds = job.staticIds === undefined ? undefined : new Int32Array(job.staticIds);
     this.waitedForSender = new Uint8Array(this.previousFromSender.length);
   }
 
@@ -65,6 +69,13 @@ export class EvmTxExecutor implements TxTaskExecutor {
       return this.blocked;
     }
     const tx = this.block.transaction(txIdx);
+    const statics = this.staticIds;
+    if (statics !== undefined) {
+      const at = txIdx * STATIC_IDS_PER_TX;
+      this.ids.hint(tx.from, statics[at]!, statics[at + 1]!);
+      if (tx.to !== undefined) this.ids.hint(tx.to, statics[at + 2]!, statics[at + 3]!);
+      this.ids.hint(this.env.coinbase, statics[statics.length - 1]!, -1);
+    }
     this.source.begin(txIdx);
     const t0 = performance.now();
     let pending: TxOutcome | Promise<TxOutcome>;

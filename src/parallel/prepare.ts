@@ -7,6 +7,7 @@ import { SharedStorage } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { applyBlockPrologue } from "../vm/block.ts";
+import { LocationKind, LocationTable } from "../mv/index.ts";
 import { encodeBlock } from "./block-codec.ts";
 
 let nextId = 1;
@@ -17,6 +18,53 @@ export interface SharedBlock {
   id: number;
   buffer: SharedArrayBuffer;
   previousFromSender: SharedArrayBuffer;
+  /** Location templates of this block, by table size (see staticLocations). */
+  templates: Map<string, StaticLocations>;
+}
+
+/**
+ * The locations every block knows before it runs: the beneficiary's account, and each
+ * transaction's sender and recipient (account and code). They are inserted into a template
+ * location table once per block; each run copies the template (a memcpy) instead of every
+ * worker inserting them, and workers take each transaction's ids from `ids` instead of
+ * looking its addresses up.
+ */
+export interface StaticLocations {
+  template: LocationTable;
+  /**
+   * Int32 per transaction and STATIC_IDS_PER_TX: sender ACCOUNT, sender CODE, recipient
+   * ACCOUNT, recipient CODE (-1 for a creation), then the beneficiary's ACCOUNT at the end.
+   */
+  ids: SharedArrayBuffer;
+}
+
+export const STATIC_IDS_PER_TX = 4;
+
+/**
+ * The block's static locations in a table of `capacity` keys (the run's table must match it),
+ * or undefined when they would fill more than half of it (then the workers insert them).
+ */
+export function staticLocations(block: Block, shared: SharedBlock, capacity: number): StaticLocations | undefined {
+  if (block.transactions.length * STATIC_IDS_PER_TX + 1 > capacity / 2) return undefined;
+  const key = String(capacity);
+  let known = shared.templates.get(key);
+  if (known === undefined) {
+    const template = LocationTable.create(capacity);
+    const txs = block.transactions;
+    const ids = new Int32Array(new SharedArrayBuffer(4 * (txs.length * STATIC_IDS_PER_TX + 1)));
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!;
+      const at = i * STATIC_IDS_PER_TX;
+      ids[at] = template.idOfHex(LocationKind.ACCOUNT, tx.from);
+      ids[at + 1] = template.idOfHex(LocationKind.CODE, tx.from);
+      ids[at + 2] = tx.to === undefined ? -1 : template.idOfHex(LocationKind.ACCOUNT, tx.to);
+      ids[at + 3] = tx.to === undefined ? -1 : template.idOfHex(LocationKind.CODE, tx.to);
+    }
+    ids[txs.length * STATIC_IDS_PER_TX] = template.idOfHex(LocationKind.ACCOUNT, block.header.coinbase);
+    known = { template, ids: ids.buffer as SharedArrayBuffer };
+    shared.templates.set(key, known);
+  }
+  return known;
 }
 
 /**
@@ -49,7 +97,7 @@ export function shareBlock(block: Block): SharedBlock {
       previous[tx.index] = last.get(tx.from) ?? -1;
       last.set(tx.from, tx.index);
     }
-    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender };
+    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender, templates: new Map() };
     encodedBlocks.set(block, encoded);
   }
   return encoded;

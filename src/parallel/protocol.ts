@@ -26,6 +26,12 @@ export interface BlockJob {
    * depend on it, so running it earlier would only be aborted.
    */
   previousFromSender: SharedArrayBuffer;
+  /**
+   * Location ids known before the run (prepare.ts, staticLocations): per transaction its
+   * sender's and recipient's ACCOUNT and CODE ids, then the beneficiary's ACCOUNT id; the
+   * run's location table starts with these keys. Absent when the block did not use a template.
+   */
+  staticIds?: SharedArrayBuffer;
   mv: MultiVersionMemoryDescriptor;
   scheduler: SchedulerDescriptor;
   codes: SharedArrayBuffer;
