@@ -1,6 +1,6 @@
 import { hexToBytes } from "@ethereumjs/util";
 import { InputError } from "./errors.ts";
-import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction, Withdrawal } from "./types.ts";
+import type { AccessListItem, AddressHex, Authorization, Block, BlockHeader, Hex, Transaction, Withdrawal } from "./types.ts";
 
 /**
  * Parsing of JSON-RPC shaped blocks (`eth_getBlockByNumber(n, true)`), the corpus format.
@@ -109,6 +109,28 @@ function parseAccessList(r: JsonReader): AccessListItem[] {
   });
 }
 
+/** A quantity that its RLP field holds in at most `bits` bits (EIP-7702: nonce 64, y_parity 8, others 256). */
+function boundedQuantity(r: JsonReader, field: string, bits: number): bigint {
+  const v = r.quantity(field);
+  if (v >= 1n << BigInt(bits)) r.fail(field, `${v} does not fit in ${bits} bits`);
+  return v;
+}
+
+/** EIP-7702's list of signed authorizations; the authority is recovered when the transaction runs. */
+export function parseAuthorizationList(r: JsonReader): Authorization[] {
+  return r.array("authorizationList").map((item, i) => {
+    const e = r.child(`authorizationList[${i}]`, item);
+    return {
+      chainId: boundedQuantity(e, "chainId", 256),
+      address: e.address("address"),
+      nonce: boundedQuantity(e, "nonce", 64),
+      yParity: boundedQuantity(e, e.has("yParity") ? "yParity" : "v", 8),
+      r: boundedQuantity(e, "r", 256),
+      s: boundedQuantity(e, "s", 256),
+    };
+  });
+}
+
 export function parseTransaction(r: JsonReader, index: number): Transaction {
   const type = r.has("type") ? Number(r.quantity("type")) : 0;
   if (type > 4) r.fail("type", `unsupported transaction type ${type}`);
@@ -132,6 +154,7 @@ export function parseTransaction(r: JsonReader, index: number): Transaction {
     accessList: parseAccessList(r),
     maxFeePerBlobGas: type === 3 ? r.quantity("maxFeePerBlobGas") : 0n,
     blobVersionedHashes: type === 3 ? r.array("blobVersionedHashes").map((_, i) => r.child("blobVersionedHashes", { h: _ }).hash("h")) : [],
+    ...(type === 4 ? { authorizationList: parseAuthorizationList(r) } : {}),
   };
 }
 
@@ -165,6 +188,7 @@ export function parseBlock(file: string, json: unknown): Block {
       receiptsRoot: r.optHash("receiptsRoot"),
       logsBloom: r.has("logsBloom") ? (String(r.raw("logsBloom")).toLowerCase() as Hex) : undefined,
       stateRoot: r.optHash("stateRoot"),
+      ...(r.has("requestsHash") ? { requestsHash: r.hash("requestsHash") } : {}),
     },
   };
   const transactions = r.array("transactions").map((tx, i) => {

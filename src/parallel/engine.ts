@@ -10,11 +10,11 @@ import { MemoryStorage } from "../state/memory.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountChange, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
+import { REASONS_ALONE, checkBlockBlobGas, checkBlockGasAvailable } from "../chain/validity.ts";
 import {
   finishBlock,
   applyBlockPrologue,
   blockFork,
-  checkBlobGas,
   executeBlockSequential,
   type BlockResult,
   type ExecuteOptions,
@@ -146,7 +146,7 @@ export class ParallelEngine {
     const fork = blockFork(block, options);
     const txCount = block.transactions.length;
 
-    const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : withPrologue(block, fork, storage);
+    const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : await withPrologue(block, fork, storage);
     const shared = shareStorage(base);
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
@@ -218,7 +218,7 @@ export class ParallelEngine {
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.overlay(changes);
-    const result = finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
+    const result = await finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
     stats.settleMs = performance.now() - settleStarted;
     return { ...result, stats };
   }
@@ -265,11 +265,11 @@ const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Stora
  * Block-level writes before the transactions (DAO fork, beacon root) become part of the
  * pre-state the workers see; built once per block and pre-state, like the shared copy.
  */
-function withPrologue(block: Block, fork: Fork, storage: Storage): { base: Storage; prologue: StateChanges | undefined } {
+async function withPrologue(block: Block, fork: Fork, storage: Storage): Promise<{ base: Storage; prologue: StateChanges | undefined }> {
   const cached = prologues.get(block);
   if (cached !== undefined && cached.storage === storage && cached.fork === fork) return cached;
   const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
-  applyBlockPrologue(block, fork, pre, storage);
+  await applyBlockPrologue(block, fork, pre, storage);
   const prologue = pre.result().size > 0 ? pre.result() : undefined;
   const entry = { storage, fork, base: prologue ? overlayStorage(storage, prologue) : storage, prologue };
   prologues.set(block, entry);
@@ -332,20 +332,18 @@ function settleReceipts(block: Block, fork: Fork, results: TxResults, details: (
     const d = details[tx.index];
     const invalid = d?.invalid;
     const reasonOnly = (message: string) => message.replace(/^transaction \d+: \w+: /, "");
-    // The same error, for the same transaction, as sequential execution would raise.
-    if (invalid && ["TYPE_NOT_SUPPORTED", "WRONG_CHAIN_ID", "NONCE_MAX"].includes(invalid.reason)) {
+    // The same error, for the same transaction, as sequential execution would raise: workers
+    // check everything but the gas the block has left (chain/validity.ts keeps the order).
+    if (invalid && REASONS_ALONE.has(invalid.reason)) {
       throw new InvalidTransactionError(tx.index, invalid.reason, reasonOnly(invalid.message));
     }
-    const available = block.header.gasLimit - gasUsed;
-    if (tx.gasLimit > available) {
-      throw new InvalidTransactionError(tx.index, "GAS_LIMIT_EXCEEDS_BLOCK", `gas limit ${tx.gasLimit} exceeds the block's remaining ${available}`);
-    }
+    checkBlockGasAvailable(tx, block.header.gasLimit - gasUsed);
     if (invalid) throw new InvalidTransactionError(tx.index, invalid.reason, reasonOnly(invalid.message));
     const txGas = results.gasUsed(tx.index);
     gasUsed += txGas;
     const txBlobGas = tx.type === 3 ? results.blobGasUsed(tx.index) : 0n;
     blobGasUsed += txBlobGas;
-    if (txBlobGas !== 0n) checkBlobGas(fork, blobGasUsed, tx.index);
+    if (txBlobGas !== 0n) checkBlockBlobGas(fork, blobGasUsed, tx.index);
     const logs = d?.logs ?? NO_LOGS;
     const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : logsBloom(logs);
     if (logs.length > 0) orBloom(bloom, receiptBloom);
