@@ -27,11 +27,19 @@ export interface StateTestCommand {
   json: boolean;
 }
 
+/** `pevm blocktest`: sequential unless --workers N forces the parallel engine. */
+export interface BlocktestCommand {
+  kind: "blocktest";
+  paths: string[];
+  workers: number | undefined;
+  json: boolean;
+}
+
 export interface HelpCommand {
   kind: "help";
 }
 
-export type Command = BlockCommand | StateTestCommand | HelpCommand;
+export type Command = BlockCommand | StateTestCommand | BlocktestCommand | HelpCommand;
 
 export const USAGE = `usage:
   bun run pevm <block-dir>...            execute each block, compare with its header, print a table
@@ -43,13 +51,17 @@ export const USAGE = `usage:
     --bytecodes FILE --block-hashes FILE default: next to block.json, else two levels up
   bun run pevm statetest <file-or-dir>...  run ethereum/tests state tests, end with "N passed, N failed"
     --sequential | --workers N | --fork NAME (only that fork's cases) | --json (one line per case)
+  bun run pevm blocktest <file-or-dir>...  run execution-spec-tests blockchain tests (.json or .json.gz),
+                                         end with "N passed, N failed, N skipped, ..."
+    --sequential (default) | --workers N (the parallel engine) | --json (one line per test)
 exit codes: 0 all match, 1 a block or test differs, 2 bad input, 3 internal error`;
 
 /** Parses argv (without the runtime and script). Throws InputError naming the bad option. */
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
   const isStateTest = argv[0] === "statetest";
-  const rest = isStateTest ? argv.slice(1) : argv;
+  const isBlocktest = argv[0] === "blocktest";
+  const rest = isStateTest || isBlocktest ? argv.slice(1) : argv;
 
   const positional: string[] = [];
   const flags = new Set<string>();
@@ -82,7 +94,15 @@ export function parseArgs(argv: string[]): Command {
   const workers = parseWorkers(values.get("--workers"));
   if (sequential && workers !== undefined) throw new InputError("--sequential and --workers exclude each other", undefined, "--workers");
   if (positional.length === 0) {
-    throw new InputError(isStateTest ? "no state test file or directory given" : "no block directory given", undefined, "arguments");
+    const what = isStateTest ? "state test file or directory" : isBlocktest ? "blockchain test file or directory" : "block directory";
+    throw new InputError(`no ${what} given`, undefined, "arguments");
+  }
+
+  if (isBlocktest) {
+    for (const name of ["--state-root", "--dump-state", "--bytecodes", "--block-hashes", "--fork"]) {
+      if (flags.has(name) || values.has(name)) throw new InputError("not supported by blocktest", undefined, name);
+    }
+    return { kind: "blocktest", paths: positional, workers, json: flags.has("--json") };
   }
 
   if (isStateTest) {

@@ -4,21 +4,22 @@
  * Exit codes: 0 all match, 1 a block differs from its header (or a state test fails),
  * 2 bad input (one line naming the file, field or transaction), 3 internal error.
  */
-import { InputError, InvalidTransactionError } from "../chain/errors.ts";
+import { InputError, InvalidBlockError, InvalidTransactionError } from "../chain/errors.ts";
 import { closeEngines } from "../index.ts";
 import { parseArgs, USAGE, type BlockCommand } from "./args.ts";
 import { reportJson, BlockTable } from "./report.ts";
 import { runBlockDir } from "./run-block.ts";
 import { postStateHooks } from "./post-state.ts";
 import { runStateTestCommand } from "./statetest.ts";
+import { runBlocktestCommand } from "./blocktest.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_MISMATCH = 1;
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_INTERNAL = 3;
 
-function isUserError(e: unknown): e is InputError | InvalidTransactionError {
-  return e instanceof InputError || e instanceof InvalidTransactionError;
+function isUserError(e: unknown): e is InputError | InvalidTransactionError | InvalidBlockError {
+  return e instanceof InputError || e instanceof InvalidTransactionError || e instanceof InvalidBlockError;
 }
 
 async function runBlocks(cmd: BlockCommand): Promise<number> {
@@ -44,7 +45,7 @@ async function runBlocks(cmd: BlockCommand): Promise<number> {
     } catch (e) {
       if (!isUserError(e)) throw e;
       // Keep going with the other blocks; bad input outranks a mismatch in the exit code.
-      process.stderr.write(`pevm: ${e instanceof InvalidTransactionError ? `${dir}: invalid block: ` : ""}${e.message}\n`);
+      process.stderr.write(`pevm: ${e instanceof InvalidTransactionError || e instanceof InvalidBlockError ? `${dir}: invalid block: ` : ""}${e.message}\n`);
       exit = EXIT_BAD_INPUT;
       badInput++;
     }
@@ -62,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
         return EXIT_OK;
       case "statetest":
         return await runStateTestCommand(cmd);
+      case "blocktest":
+        return await runBlocktestCommand(cmd);
       case "blocks":
         return await runBlocks(cmd);
     }

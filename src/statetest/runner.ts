@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { InputError, InvalidTransactionError } from "../chain/errors.ts";
 import { parseForkName, type Fork } from "../chain/forks.ts";
 import { logsHash } from "../chain/receipts.ts";
@@ -9,6 +8,7 @@ import type { MemoryStorage } from "../state/memory.ts";
 import { stateRoot } from "../state/state-root.ts";
 import { buildBlock, buildHeader, buildPreState, buildTransaction } from "./build.ts";
 import type { StateTestFileJson, StateTestJson, StateTestPostJson } from "./json.ts";
+import { collectFixtureFiles, readFixture } from "./files.ts";
 import { skipReason } from "./skips.ts";
 
 /** How the executor runs each case: `{ sequential: true }`, `{ workers: 2 }`, ... */
@@ -94,11 +94,7 @@ function caseName(file: string, test: string, fork: string, post: StateTestPostJ
 }
 
 function readTestFile(path: string): StateTestFileJson {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as StateTestFileJson;
-  } catch (e) {
-    throw new InputError(`cannot read state test: ${(e as Error).message}`, path);
-  }
+  return readFixture<StateTestFileJson>(path, "state test");
 }
 
 /**
@@ -132,26 +128,9 @@ export async function runStateTestFile(path: string, mode: RunMode, filter?: Cas
   return results;
 }
 
-/** All .json files under each path (a file is taken as is), sorted for a stable order. */
+/** All .json and .json.gz files under each path (a file is taken as is), sorted for a stable order. */
 export function collectStateTestFiles(paths: string[]): string[] {
-  const files: string[] = [];
-  const walk = (path: string): void => {
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch (e) {
-      throw new InputError(`cannot read: ${(e as Error).message}`, path);
-    }
-    if (!stat.isDirectory()) {
-      files.push(path);
-      return;
-    }
-    for (const entry of readdirSync(path).sort()) {
-      if ((entry.endsWith(".json") || statSync(join(path, entry)).isDirectory())) walk(join(path, entry));
-    }
-  };
-  for (const p of paths) walk(p);
-  return files;
+  return collectFixtureFiles(paths);
 }
 
 export function countResults(results: Iterable<CaseResult>): RunCounts {
