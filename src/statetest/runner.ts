@@ -8,6 +8,7 @@ import type { MemoryStorage } from "../state/memory.ts";
 import { stateRoot } from "../state/state-root.ts";
 import { buildBlock, buildHeader, buildPreState, buildTransaction } from "./build.ts";
 import type { StateTestFileJson, StateTestJson, StateTestPostJson } from "./json.ts";
+import { acceptedReasons } from "./exceptions.ts";
 import { collectFixtureFiles, readFixture } from "./files.ts";
 import { skipReason } from "./skips.ts";
 
@@ -75,6 +76,10 @@ async function runCase(ctx: TestContext, fork: Fork, post: StateTestPostJson, mo
   } catch (e) {
     if (!isRejection(e)) throw e;
     if (!expectsException) return `unexpected rejection: ${e.message}`;
+    // execution-spec-tests name the exception (ethereum/tests' older names are not checked).
+    const accepted = acceptedReasons(post.expectException!);
+    const reason = e instanceof InvalidTransactionError ? e.reason : "INPUT";
+    if (accepted !== undefined && !accepted.has(reason)) return `expected ${post.expectException}, rejected for another reason: ${e.message}`;
     // A rejected transaction leaves the state as it was.
     const root = await ctx.preStateRoot();
     return root === post.hash ? undefined : `rejected as expected, but the expected root ${post.hash} is not the pre-state root ${root}`;
