@@ -154,5 +154,6 @@ export function forkAt(label: string, timestamp: bigint): Fork {
   const [, before, after, by, digits, thousands] = transition;
   if (by !== "Time") throw new InputError(`transition by block number is not supported: "${label}"`, undefined, "network");
   const at = BigInt(digits!) * (thousands ? 1000n : 1n);
-  return timestamp >= at ? parseForkName(after!) : parseForkName(before!);
+  const [first, second] = [parseForkName(before!), parseForkName(after!)];
+  return timestamp >= at ? second : first;
 }
