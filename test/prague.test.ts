@@ -16,6 +16,9 @@ import { closeEngines, executeBlock, MemoryStorage, type Block } from "../src/in
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
 import { buildPreState } from "../src/statetest/build.ts";
 import { readFixture } from "../src/statetest/files.ts";
+import { MOCK_GAS_PRICE } from "../src/mock/block.ts";
+import { mockKind } from "../src/mock/index.ts";
+import { loadMockBlock } from "./support/mocks.ts";
 
 afterAll(() => closeEngines());
 
@@ -177,6 +180,31 @@ describe("EIP-7685 requests", () => {
       expect(result.requestsHash).toBe("0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); // sha256 of nothing
       const strict = await rejection(executeBlock(setCodeBlock({ authorizationList: [signed(1n, 0n)] }), preState(), { ...mode, fullPreState: true }));
       expect(strict).toMatchObject({ reason: "SYSTEM_CONTRACT_EMPTY" });
+    }, SLOW);
+  }
+});
+
+describe("the set-code mocked block", () => {
+  for (const mode of MODES) {
+    test(`delegations are set, run in the authority's storage, and cleared (${modeName(mode)})`, async () => {
+      const loaded = await loadMockBlock(mockKind("set-code"), 8); // two groups of four
+      const result = await executeBlock(loaded.block, loaded.storage, mode);
+      expect(result.fork).toBe(Fork.Prague);
+      expect(result.receipts.map((r) => r.status)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+      const txs = loaded.block.transactions;
+      const authority = txs[1]!.from; // the authority sends the group's second transaction
+      const counter = txs[1]!.to!;
+      const a = result.changes.get(authority)!;
+      // Nonce: its authorization (0 -> 1), its own transaction (1 -> 2), the clearing one (2 -> 3).
+      expect(a.nonce).toBe(3n);
+      expect(a.codeHash).toBe(EMPTY_CODE_HASH);
+      // Counter's code ran twice in the authority's own storage (transactions 1 and 3).
+      expect(a.storage.get(0n)).toBe(2n);
+      // The shared Counter was incremented once per group, by the authorities themselves.
+      expect(result.changes.get(counter)!.storage.get(0n)).toBe(2n);
+      // Its balance: the fee of its own transaction paid, the 1,000 wei of the clearing one received.
+      const fee = result.receipts[1]!.gasUsed * MOCK_GAS_PRICE;
+      expect(a.balance - loaded.storage.account(authority)!.balance).toBe(1_000n - fee);
     }, SLOW);
   }
 });
