@@ -6,7 +6,8 @@ import type { Block } from "./chain/types.ts";
 import type { Storage } from "./state/types.ts";
 import { chooseExecution } from "./parallel/auto.ts";
 import { defaultWorkerCount, engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
-import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
+import { checkBlockSize } from "./chain/validity.ts";
+import { blockFork, executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
 
 export interface PevmOptions extends ParallelOptions {
   /** Forces the parallel engine with exactly this many workers, even for a tiny block. */
@@ -34,6 +35,8 @@ export async function executeBlock(
   storage: Storage,
   options: PevmOptions = {},
 ): Promise<BlockResult & { stats?: ParallelStats; mode: ExecutionMode }> {
+  // EIP-7934: a block-level rule that needs no execution, checked once for both modes.
+  if (block.rlpSize !== undefined) checkBlockSize(blockFork(block, options), block.rlpSize);
   if (options.sequential) {
     return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0 } };
   }
@@ -55,7 +58,7 @@ export async function executeBlock(
 export { closeEngines, ParallelEngine, type ParallelStats } from "./parallel/engine.ts";
 
 export { Fork, forkName, mainnetFork, parseForkName } from "./chain/forks.ts";
-export { InputError, InvalidTransactionError } from "./chain/errors.ts";
+export { InputError, InvalidBlockError, InvalidTransactionError } from "./chain/errors.ts";
 export { logsHash, receiptsRoot, type Log, type Receipt } from "./chain/receipts.ts";
 export type { Block, BlockHeader, Transaction } from "./chain/types.ts";
 export { parseBlock } from "./chain/json.ts";

@@ -154,6 +154,28 @@ describe("EIP-7702 input and rules", () => {
   }
 });
 
+describe("EIP-7934 block size", () => {
+  for (const mode of MODES) {
+    test(`an Osaka block whose RLP exceeds 8 MiB is RLP_BLOCK_TOO_LARGE; a Prague one is not limited (${modeName(mode)})`, async () => {
+      const block = setCodeBlock({ authorizationList: [signed(1n, 0n)] });
+      block.rlpSize = 8_388_609;
+      const tooLarge = await rejection(executeBlock(block, preState(), { ...mode, fork: Fork.Osaka }));
+      expect(tooLarge).toBeInstanceOf(InvalidBlockError);
+      expect(tooLarge).toMatchObject({ reason: "RLP_BLOCK_TOO_LARGE" });
+      block.rlpSize = 8_388_608;
+      expect((await executeBlock(block, preState(), { ...mode, fork: Fork.Osaka })).receipts).toHaveLength(1);
+      block.rlpSize = 9_000_000;
+      expect((await executeBlock(block, preState(), { ...mode, fork: Fork.Prague })).receipts).toHaveLength(1);
+    }, SLOW);
+  }
+
+  test("the JSON-RPC `size` is the block's RLP length", () => {
+    expect(setCodeBlock({ authorizationList: [] }).rlpSize).toBeUndefined();
+    const withSize = parseBlock("test", { number: "0x1", miner: SPONSOR, timestamp: "0x1", gasLimit: "0x1", size: "0xc86f", transactions: [] });
+    expect(withSize.rlpSize).toBe(0xc86f);
+  });
+});
+
 describe("EIP-7685 requests", () => {
   const FIXTURE = join(import.meta.dir, "..", "data", "eest", "blockchain_tests", "prague", "eip7002_el_triggerable_withdrawals", "test_eip_7002.json.gz");
 

@@ -218,5 +218,6 @@ export function parseBlock(file: string, json: unknown): Block {
       })
     : [];
   const uncleCount = r.has("uncles") ? r.array("uncles").length : 0;
-  return { header, transactions, uncles, uncleCount, withdrawals };
+  const rlpSize = r.has("size") ? Number(r.quantity("size")) : undefined;
+  return { header, transactions, uncles, uncleCount, withdrawals, ...(rlpSize !== undefined ? { rlpSize } : {}) };
 }

@@ -93,4 +93,6 @@ export interface Block {
   /** How many uncles the block includes (its miner earns 1/32 of the reward for each). */
   uncleCount?: number;
   withdrawals: Withdrawal[] | undefined;
+  /** The length of the block's RLP encoding, when known (JSON-RPC `size`): EIP-7934 limits it. */
+  rlpSize?: number;
 }
