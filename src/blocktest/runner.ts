@@ -57,6 +57,8 @@ function parentBlobFields(h: BlockHeaderJson): { excessBlobGas: bigint; blobGasU
 async function runTest(test: BlockchainTestJson, mode: RunMode, where: string): Promise<{ failure?: string; headerOnly: number }> {
   let headerOnly = 0;
   if (test.config?.blobSchedule) checkBlobSchedule(test.config.blobSchedule, parseForkName);
+  // pevm executes mainnet's chain id (1), which every vendored test uses.
+  if (test.config?.chainid !== undefined && BigInt(test.config.chainid) !== 1n) return { failure: `chain id ${test.config.chainid} is not mainnet's`, headerOnly };
   let storage: MemoryStorage = buildPreState(test.pre, EMPTY_STATE);
   const genesis = test.genesisBlockHeader;
   const genesisRoot = await stateRoot(storage);
@@ -99,6 +101,7 @@ async function runTest(test: BlockchainTestJson, mode: RunMode, where: string): 
     check("logs bloom", result.logsBloom.toLowerCase(), h.bloom?.toLowerCase());
     check("receipts root", await receiptsRoot(result.receipts), h.receiptTrie);
     check("requests hash", result.requestsHash, h.requestsHash);
+    check("blob gas used", result.blobGasUsed, h.blobGasUsed === undefined ? undefined : BigInt(h.blobGasUsed));
     if (fork >= Fork.Cancun && h.excessBlobGas !== undefined) {
       check("excess blob gas", nextExcessBlobGas(parentBlobFields(parent), fork), BigInt(h.excessBlobGas));
     }
