@@ -154,6 +154,33 @@ describe("EIP-7702 input and rules", () => {
   }
 });
 
+describe("validity order (chain/validity.ts) is the same in both modes", () => {
+  /** Two transfers from the sponsor; the second one's gas limit (by default) does not fit what the first left. */
+  function twoTransfers(second: Record<string, string>): Block {
+    const transfer = (nonce: string, gas: string) => ({
+      type: "0x2", chainId: "0x1", from: SPONSOR, to: DELEGATE, nonce, gas, maxFeePerGas: "0xa", maxPriorityFeePerGas: "0x1", value: "0x1", input: "0x", accessList: [],
+    });
+    return parseBlock("test", {
+      number: "0x1600000", miner: "0x3000000000000000000000000000000000000003", timestamp: PRAGUE_TIME,
+      gasLimit: "0x1000000", baseFeePerGas: "0x7", excessBlobGas: "0x0", parentHash: `0x${"11".repeat(32)}`,
+      transactions: [transfer("0x0", "0x5208"), { ...transfer("0x1", "0xffae00"), ...second }],
+    });
+  }
+
+  for (const mode of MODES) {
+    test(`the block's remaining gas is checked before fees, after the transaction's own rules (${modeName(mode)})`, async () => {
+      // Exceeds what is left and has a fee cap below the base fee: the gas check comes first.
+      const feeToo = await rejection(executeBlock(twoTransfers({ maxFeePerGas: "0x6", maxPriorityFeePerGas: "0x1" }), preState(), { ...mode, fork: Fork.Prague }));
+      expect(feeToo).toMatchObject({ reason: "GAS_LIMIT_EXCEEDS_BLOCK", txIndex: 1 });
+      // Exceeds what is left and has a wrong chain id, or Osaka's EIP-7825 cap: the transaction's own rules come first.
+      const chainToo = await rejection(executeBlock(twoTransfers({ chainId: "0x2" }), preState(), { ...mode, fork: Fork.Prague }));
+      expect(chainToo).toMatchObject({ reason: "WRONG_CHAIN_ID", txIndex: 1 });
+      const capToo = await rejection(executeBlock(twoTransfers({ gas: "0x1000001" }), preState(), { ...mode, fork: Fork.Osaka }));
+      expect(capToo).toMatchObject({ reason: "GAS_LIMIT_ABOVE_CAP", txIndex: 1 });
+    }, SLOW);
+  }
+});
+
 describe("EIP-7934 block size", () => {
   for (const mode of MODES) {
     test(`an Osaka block whose RLP exceeds 8 MiB is RLP_BLOCK_TOO_LARGE; a Prague one is not limited (${modeName(mode)})`, async () => {
