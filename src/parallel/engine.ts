@@ -262,8 +262,9 @@ export class ParallelEngine {
 const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Storage; prologue: StateChanges | undefined }>();
 
 /**
- * Block-level writes before the transactions (DAO fork, beacon root) become part of the
- * pre-state the workers see; built once per block and pre-state, like the shared copy.
+ * Block-level writes before the transactions (DAO fork, beacon root, Prague's block-hash
+ * history) become part of the pre-state the workers see; built once per block and pre-state,
+ * like the shared copy.
  */
 async function withPrologue(block: Block, fork: Fork, storage: Storage): Promise<{ base: Storage; prologue: StateChanges | undefined }> {
   const cached = prologues.get(block);
