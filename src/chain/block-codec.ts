@@ -27,7 +27,8 @@ import type { AccessListItem, AddressHex, Authorization, Block, BlockHeader, Hex
  *   expected.receiptsRoot opt h32, expected.logsBloom bytes, expected.stateRoot opt h32,
  *   expected.requestsHash opt h32,
  *   uncles: u32 count x (number q, coinbase addr),
- *   withdrawals: u32 count (0xffffffff = undefined) x (index q, validatorIndex q, address addr, amount q)
+ *   withdrawals: u32 count (0xffffffff = undefined) x (index q, validatorIndex q, address addr, amount q),
+ *   rlpSize q
  * Transaction record: type u8, flags u8 (1 hash, 2 to, 4 chainId, 8 authorizations), [hash h32], from addr,
  *   [to addr], nonce q, gasLimit q, value q, gasPrice q, maxFeePerGas q,
  *   maxPriorityFeePerGas q, [chainId q], data bytes,
@@ -224,6 +225,7 @@ function writeHeader(w: Writer, block: Block): void {
       w.quantity(wd.amount);
     }
   }
+  w.quantity(block.rlpSize === undefined ? undefined : BigInt(block.rlpSize));
 }
 
 function writeTransaction(w: Writer, tx: Transaction): void {
@@ -359,7 +361,7 @@ export class SharedBlockView {
   private readonly addressTable: number;
   private readonly addressCache: (AddressHex | undefined)[];
   private readonly transactionCache: (Transaction | undefined)[];
-  private decodedHeader: { header: BlockHeader; uncles: Block["uncles"]; withdrawals: Withdrawal[] | undefined } | undefined;
+  private decodedHeader: { header: BlockHeader; uncles: Block["uncles"]; withdrawals: Withdrawal[] | undefined; rlpSize: number | undefined } | undefined;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.bytes = new Uint8Array(buffer);
@@ -403,8 +405,8 @@ export class SharedBlockView {
   }
 
   toBlock(): Block {
-    const { header, uncles, withdrawals } = this.headerParts();
-    return { header, transactions: this.transactions(), uncles, withdrawals };
+    const { header, uncles, withdrawals, rlpSize } = this.headerParts();
+    return { header, transactions: this.transactions(), uncles, withdrawals, ...(rlpSize !== undefined ? { rlpSize } : {}) };
   }
 
   private u32At(at: number): number {
@@ -459,7 +461,8 @@ export class SharedBlockView {
         withdrawals.push({ index: r.quantity(), validatorIndex: r.quantity(), address: this.address(), amount: r.quantity() });
       }
     }
-    this.decodedHeader = { header, uncles, withdrawals };
+    const rlpSize = r.optQuantity();
+    this.decodedHeader = { header, uncles, withdrawals, rlpSize: rlpSize === undefined ? undefined : Number(rlpSize) };
     return this.decodedHeader;
   }
 
