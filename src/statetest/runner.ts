@@ -1,4 +1,5 @@
 import { relative, resolve } from "node:path";
+import { checkBlobSchedule } from "../chain/blobs.ts";
 import { InputError, InvalidTransactionError } from "../chain/errors.ts";
 import { parseForkName, type Fork } from "../chain/forks.ts";
 import { logsHash } from "../chain/receipts.ts";
@@ -58,6 +59,11 @@ class TestContext {
   readonly pre: MemoryStorage;
 
   constructor(readonly test: StateTestJson) {
+    // execution-spec-tests carry the chain config: it must be the one pevm executes.
+    if (test.config?.blobSchedule !== undefined) checkBlobSchedule(test.config.blobSchedule, parseForkName);
+    if (test.config?.chainid !== undefined && BigInt(test.config.chainid) !== 1n) {
+      throw new InputError(`chain id ${test.config.chainid} is not mainnet's`, undefined, "config.chainid");
+    }
     this.pre = buildPreState(test.pre, test.env);
   }
 
