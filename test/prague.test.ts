@@ -16,8 +16,8 @@ import { closeEngines, executeBlock, MemoryStorage, type Block } from "../src/in
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
 import { buildPreState } from "../src/statetest/build.ts";
 import { readFixture } from "../src/statetest/files.ts";
-import { MOCK_GAS_PRICE } from "../src/mock/block.ts";
-import { mockKind } from "../src/mock/index.ts";
+import { MOCK_GAS_PRICE } from "./mock/block.ts";
+import { mockKind } from "./mock/index.ts";
 import { loadMockBlock } from "./support/mocks.ts";
 
 afterAll(() => closeEngines());
@@ -120,7 +120,7 @@ describe("EIP-7702 input and rules", () => {
   test("a malformed authorization is an InputError naming the field", () => {
     const bad = (auth: Record<string, string>) => () => setCodeBlock({ authorizationList: [auth] });
     expect(bad({ ...signed(1n, 0n), r: "0xzz" })).toThrow(/transactions\[0\]\.authorizationList\[0\]\.r/);
-    expect(bad({ ...signed(1n, 0n), yParity: "0x100" })).toThrow(/authorizationList\[0\]\.yParity: 256 does not fit in 8 bits/);
+    expect(bad({ ...signed(1n, 0n), yParity: "0x100" })).toThrow(/authorizationList\[0\]\.yParity: "0x100" is over 255/);
     expect(bad({ ...signed(1n, 0n), chainId: "one" })).toThrow(InputError);
     expect(() => setCodeBlock({})).toThrow(/transactions\[0\]\.authorizationList: missing/);
   });
