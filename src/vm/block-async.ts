@@ -1,13 +1,11 @@
 import { DAO_DRAINED_ACCOUNTS, DAO_REFUND_CONTRACT } from "../chain/dao.ts";
 import { DAO_FORK_BLOCK, Fork } from "../chain/forks.ts";
-import { orBloom, type Receipt } from "../chain/receipts.ts";
-import { BEACON_ROOTS_ADDRESS } from "../chain/rules.ts";
+import { BEACON_ROOTS_ADDRESS, CONSOLIDATION_REQUEST_ADDRESS, HISTORY_STORAGE_ADDRESS, WITHDRAWAL_REQUEST_ADDRESS } from "../chain/rules.ts";
 import type { AddressHex, Block } from "../chain/types.ts";
 import { CachedStorage } from "../state/cached-storage.ts";
 import { MissingState, type AsyncStorage, type StateKey } from "../state/missing.ts";
 import { BlockState } from "./block-state.ts";
-import { checkBlockBlobGas } from "../chain/validity.ts";
-import { applyBlockPrologue, blockFork, environmentFor, finishBlock, receiptOf, type BlockResult, type ExecuteOptions } from "./block.ts";
+import { applyBlockPrologue, applyTransaction, blockFork, environmentFor, finishBlock, newTotals, type BlockResult, type ExecuteOptions } from "./block.ts";
 import { forkVm, type ForkVm } from "./evm.ts";
 import { executeTransaction, type TxOutcome } from "./transaction.ts";
 
@@ -22,8 +20,6 @@ import { executeTransaction, type TxOutcome } from "./transaction.ts";
  * with that retry; the block-level steps are the same functions.
  */
 
-/** EIP-2935's history contract (Prague): its system call writes the parent hash there. */
-const HISTORY_STORAGE_ADDRESS = "0x0000f90827f1c53a10cb7a02335b175320002935" as AddressHex;
 
 /** A safety bound: every round loads at least one new key, so this is never reached by a sane block. */
 const MAX_ROUNDS_PER_BLOCK = 1_000_000;
@@ -47,11 +43,16 @@ export function blockKeys(block: Block, fork: Fork): StateKey[] {
       addresses.add(item.address);
       for (const slot of item.storageKeys) keys.push({ kind: "storage", address: item.address, slot });
     }
+    // EIP-7702: the delegation targets are named; the authorities are recovered from their
+    // signatures while the transaction runs, and loaded then.
+    for (const auth of tx.authorizationList ?? []) addresses.add(auth.address);
   }
   for (const w of block.withdrawals ?? []) addresses.add(w.address);
   for (const u of block.uncles) addresses.add(u.coinbase);
   if (fork >= Fork.Cancun && block.header.parentBeaconBlockRoot !== undefined) addresses.add(BEACON_ROOTS_ADDRESS as AddressHex);
-  if (fork >= Fork.Prague) addresses.add(HISTORY_STORAGE_ADDRESS);
+  if (fork >= Fork.Prague) {
+    for (const a of [HISTORY_STORAGE_ADDRESS, WITHDRAWAL_REQUEST_ADDRESS, CONSOLIDATION_REQUEST_ADDRESS]) addresses.add(a as AddressHex);
+  }
   if (block.header.number === DAO_FORK_BLOCK && fork >= Fork.Dao && fork < Fork.TangerineWhistle) {
     for (const a of [...DAO_DRAINED_ACCOUNTS, DAO_REFUND_CONTRACT]) addresses.add(a as AddressHex);
   }
@@ -96,15 +97,12 @@ export async function executeBlockOnAsyncStorage(block: Block, source: AsyncStor
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (!options.transactionsOnly) await applyBlockPrologue(block, fork, state, storage);
 
-    const receipts: Receipt[] = [];
-    const bloom = new Uint8Array(256);
-    let gasUsed = 0n;
-    let blobGasUsed = 0n;
+    const totals = newTotals();
     for (const tx of block.transactions) {
       let outcome: TxOutcome;
       for (;;) {
         try {
-          const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
+          const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - totals.gasUsed);
           outcome = pending instanceof Promise ? await pending : pending;
           break;
         } catch (e) {
@@ -117,18 +115,9 @@ export async function executeBlockOnAsyncStorage(block: Block, source: AsyncStor
       const touched: StateKey[] = [...outcome.writes.accounts.keys(), env.coinbase].map((address) => ({ kind: "account", address }));
       if (outcome.writes.credit !== undefined) touched.push({ kind: "account", address: outcome.writes.credit.address });
       await storage.load(touched);
-      state.apply(outcome.writes);
-      const credit = outcome.writes.credit;
-      if (credit !== undefined) state.credit(credit.address, credit.amount, true);
-      state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
-      gasUsed += outcome.gasUsed;
-      blobGasUsed += outcome.blobGasUsed;
-      checkBlockBlobGas(fork, blobGasUsed, tx.index);
-      const receipt = receiptOf(tx.type, outcome, gasUsed);
-      orBloom(bloom, receipt.logsBloom);
-      receipts.push(receipt);
+      applyTransaction(state, env, tx, outcome, totals);
     }
     // Rewards and withdrawals credit accounts named by the block (loaded up front).
-    return finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
+    return finishBlock(block, fork, options, state, totals.receipts, totals.gasUsed, totals.blobGasUsed, totals.bloom);
   }
 }

@@ -19,7 +19,7 @@ import {
   WITHDRAWAL_REQUEST_ADDRESS,
   minerReward,
 } from "../chain/rules.ts";
-import type { AddressHex, Block, Hex } from "../chain/types.ts";
+import type { AddressHex, Block, Hex, Transaction } from "../chain/types.ts";
 import { checkBlockBlobGas } from "../chain/validity.ts";
 import { EMPTY_CODE_HASH, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "./block-state.ts";
@@ -144,25 +144,38 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
   const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
   if (!options.transactionsOnly) await applyBlockPrologue(block, fork, state, storage);
 
-  const receipts: Receipt[] = [];
-  const bloom = new Uint8Array(256);
-  let gasUsed = 0n;
-  let blobGasUsed = 0n;
+  const totals = newTotals();
   for (const tx of block.transactions) {
-    const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
-    const outcome = pending instanceof Promise ? await pending : pending;
-    state.apply(outcome.writes);
-    const credit = outcome.writes.credit;
-    if (credit !== undefined) state.credit(credit.address, credit.amount, true);
-    state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
-    gasUsed += outcome.gasUsed;
-    blobGasUsed += outcome.blobGasUsed;
-    checkBlockBlobGas(fork, blobGasUsed, tx.index);
-    const receipt = receiptOf(tx.type, outcome, gasUsed);
-    orBloom(bloom, receipt.logsBloom);
-    receipts.push(receipt);
+    const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - totals.gasUsed);
+    applyTransaction(state, env, tx, pending instanceof Promise ? await pending : pending, totals);
   }
-  return finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
+  return finishBlock(block, fork, options, state, totals.receipts, totals.gasUsed, totals.blobGasUsed, totals.bloom);
+}
+
+/** What the transactions of a block add up to, as a sequential run goes. */
+export interface BlockTotals {
+  receipts: Receipt[];
+  bloom: Uint8Array;
+  gasUsed: bigint;
+  blobGasUsed: bigint;
+}
+
+export function newTotals(): BlockTotals {
+  return { receipts: [], bloom: new Uint8Array(256), gasUsed: 0n, blobGasUsed: 0n };
+}
+
+/** One executed transaction, in block order: its writes and lazy credits, its receipt, the block's checks. */
+export function applyTransaction(state: BlockState, env: BlockEnv, tx: Transaction, outcome: TxOutcome, totals: BlockTotals): void {
+  state.apply(outcome.writes);
+  const credit = outcome.writes.credit;
+  if (credit !== undefined) state.credit(credit.address, credit.amount, true);
+  state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
+  totals.gasUsed += outcome.gasUsed;
+  totals.blobGasUsed += outcome.blobGasUsed;
+  checkBlockBlobGas(env.fork, totals.blobGasUsed, tx.index);
+  const receipt = receiptOf(tx.type, outcome, totals.gasUsed);
+  orBloom(totals.bloom, receipt.logsBloom);
+  totals.receipts.push(receipt);
 }
 
 /**
