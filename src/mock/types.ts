@@ -28,7 +28,19 @@ export interface RpcTransaction {
   transactionIndex: Hex;
 }
 
-/** No stateRoot, gasUsed, receiptsRoot or logsBloom: nothing to compare against is known. */
+/** A withdrawal (Shanghai on) as JSON-RPC reports it; the amount is in gwei. */
+export interface RpcWithdrawal {
+  index: Hex;
+  validatorIndex: Hex;
+  address: Hex;
+  amount: Hex;
+}
+
+/**
+ * No stateRoot, gasUsed, receiptsRoot or logsBloom: nothing to compare against is known.
+ * The fork-dependent fields are absent before their fork (withdrawals before Shanghai,
+ * blob gas and the beacon root before Cancun).
+ */
 export interface RpcBlock {
   hash: Hex;
   parentHash: Hex;
@@ -42,12 +54,12 @@ export interface RpcBlock {
   nonce: Hex;
   difficulty: Hex;
   baseFeePerGas: Hex;
-  withdrawalsRoot: Hex;
-  blobGasUsed: Hex;
-  excessBlobGas: Hex;
-  parentBeaconBlockRoot: Hex;
+  withdrawalsRoot?: Hex;
+  blobGasUsed?: Hex;
+  excessBlobGas?: Hex;
+  parentBeaconBlockRoot?: Hex;
   uncles: Hex[];
-  withdrawals: never[];
+  withdrawals?: RpcWithdrawal[];
   transactions: RpcTransaction[];
 }
 

@@ -1,0 +1,118 @@
+/**
+ * `bun run fuzz --blocks N --seed S [--from I] [--workers-min 1 --workers-max 8] [--max-txs M]
+ *  [--keep-going] [--failures DIR]`: the differential fuzzer (see fuzz-run.ts). Exit code 0 when
+ * every block agreed, 1 on a difference (after printing it and writing the block), 2 on bad
+ * arguments.
+ */
+import { parseArgs } from "node:util";
+import { closeEngines } from "../index.ts";
+import { DEFAULT_MAX_TXS } from "./fuzz.ts";
+import { replayCommands, runFuzz, type FuzzBlockReport, type FuzzSummary } from "./fuzz-run.ts";
+
+const USAGE = `usage: bun run fuzz --blocks N --seed S [options]
+  --blocks N          blocks to run (default 100)
+  --seed S            run seed, a 32-bit integer (default: random, printed)
+  --from I            index of the first block (default 0): --from I --blocks 1 replays block I
+  --workers-min A     parallel runs use A..B workers, drawn per block (default 1..8)
+  --workers-max B
+  --max-txs M         largest block (default ${DEFAULT_MAX_TXS})
+  --failures DIR      where a differing block is written (default fuzz-failures)
+  --keep-going        do not stop at the first difference`;
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function integer(name: string, text: string | undefined, fallback: number, min: number, max = 2 ** 32 - 1): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be an integer in ${min}..${max}, got ${text}`);
+  return value;
+}
+
+let args: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    options: {
+      blocks: { type: "string" },
+      seed: { type: "string" },
+      from: { type: "string" },
+      "workers-min": { type: "string" },
+      "workers-max": { type: "string" },
+      "max-txs": { type: "string" },
+      failures: { type: "string" },
+      "keep-going": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+}
+try {
+  args = parse();
+} catch (error) {
+  fail((error as Error).message);
+}
+if (args.values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const v = args.values;
+const seed = integer("seed", v.seed, Math.floor(Math.random() * 2 ** 32), 0);
+const blocks = integer("blocks", v.blocks, 100, 1);
+const from = integer("from", v.from, 0, 0);
+const workersMin = integer("workers-min", v["workers-min"], 1, 1, 64);
+const workersMax = integer("workers-max", v["workers-max"], Math.max(8, workersMin), workersMin, 64);
+const maxTxs = integer("max-txs", v["max-txs"], DEFAULT_MAX_TXS, 1, 10_000);
+const failuresDir = v.failures ?? "fuzz-failures";
+
+console.log(`fuzz: seed ${seed}, blocks ${from}..${from + blocks - 1}, workers ${workersMin}-${workersMax}, up to ${maxTxs} txs per block`);
+
+const progressEvery = Math.max(1, Math.min(100, Math.floor(blocks / 20)));
+
+function progress(summary: FuzzSummary): string {
+  const perBlock = summary.ms / summary.blocks;
+  return `${summary.blocks}/${blocks} blocks, ${summary.transactions} txs, ${summary.differences} differences, ${summary.reExecutions} re-executions, ${(summary.ms / 1000).toFixed(1)} s (${perBlock.toFixed(0)} ms/block)`;
+}
+
+function reportDifference(report: FuzzBlockReport): void {
+  console.log(`\nDIFFERENCE at block ${report.index} of seed ${seed}: block seed ${report.blockSeed}, ${report.workers} workers, delay up to ${report.delayMicros} us`);
+  console.log(`  ${report.fork}, ${report.txs} txs, knobs ${JSON.stringify(report.fuzz.knobs, (_, value) => (typeof value === "bigint" ? value.toString() : value))}`);
+  console.log(`  first difference: ${report.differences[0]}`);
+  for (const line of report.differences.slice(1, 10)) console.log(`  ${line}`);
+  if (report.differences.length > 10) console.log(`  … and ${report.differences.length - 10} more`);
+  if (report.failureDir !== undefined) console.log(`  block written to ${report.failureDir}/ (fuzz.json says how it was run)`);
+  console.log(`  replay:\n    ${replayCommands(seed, report, maxTxs).join("\n    ")}`);
+}
+
+let summary: FuzzSummary;
+try {
+  summary = await runFuzz({
+    seed,
+    blocks,
+    from,
+    workersMin,
+    workersMax,
+    maxTxs,
+    failuresDir,
+    stopOnDifference: !v["keep-going"],
+    onBlock(report, running) {
+      if (report.differences.length > 0) reportDifference(report);
+      if (running.blocks % progressEvery === 0 || running.blocks === blocks) console.log(progress(running));
+    },
+  });
+} finally {
+  await closeEngines();
+}
+
+const forks = Object.entries(summary.forks).map(([fork, n]) => `${fork} ${n}`).join(", ");
+const kinds = Object.entries(summary.kinds).map(([kind, n]) => `${kind} ${n}`).join(", ");
+const workers = summary.workers.map((n, w) => (n ? `${w}w ${n}` : "")).filter(Boolean).join(", ");
+console.log(
+  `\n${summary.blocks} blocks, ${summary.transactions} transactions, ${summary.differences} differences` +
+    `\n  re-executions ${summary.reExecutions} (in ${summary.blocksWithReExecutions} blocks), invalid blocks ${summary.invalidBlocks} (same error in both modes), sequential fallbacks ${summary.fallbacks}` +
+    `\n  forks: ${forks}\n  kinds: ${kinds}\n  workers: ${workers}` +
+    `\n  time ${(summary.ms / 1000).toFixed(1)} s, ${(summary.ms / summary.blocks).toFixed(0)} ms per block (seed ${seed})`,
+);
+process.exit(summary.differences > 0 ? 1 : 0);

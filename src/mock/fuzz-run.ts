@@ -1,0 +1,223 @@
+/**
+ * The differential fuzzer: generates seeded random blocks (`fuzz.ts`), executes each one
+ * sequentially and with the parallel engine (a worker count drawn from the block's seed),
+ * and compares everything: receipts with logs, gas, bloom and post-state changes, or, for an
+ * invalid block, the InvalidTransactionError (transaction index, reason and message).
+ * A block that differs is written as a corpus directory that `bun run pevm` replays.
+ * Used by `bun run fuzz` (fuzz-cli.ts) and test/fuzz.test.ts.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { InvalidTransactionError } from "../chain/errors.ts";
+import { forkName } from "../chain/forks.ts";
+import { parseBlock } from "../chain/json.ts";
+import { executeBlock } from "../index.ts";
+import type { ParallelStats } from "../parallel/engine.ts";
+import { loadPreState } from "../state/corpus.ts";
+import type { BlockResult } from "../vm/block.ts";
+import { resultDifferences } from "../../test/support/compare.ts";
+import { blockSeed, DEFAULT_MAX_TXS, fuzzBlock, TX_KINDS, type FuzzBlock, type TxKind } from "./fuzz.ts";
+import { SeededRandom } from "./random.ts";
+import { writeMockBlock } from "./write.ts";
+
+export interface FuzzRunOptions {
+  seed: number;
+  blocks: number;
+  /** Index of the first block (to replay block i of a run: from = i, blocks = 1). */
+  from?: number;
+  workersMin?: number;
+  workersMax?: number;
+  maxTxs?: number;
+  /** Where a differing block is written as `<seed>-<index>/`; null writes nothing. */
+  failuresDir?: string | null;
+  /** Stop at the first differing block (default), or go on and count them all. */
+  stopOnDifference?: boolean;
+  /** Called after every block. */
+  onBlock?: (report: FuzzBlockReport, summary: FuzzSummary) => void;
+}
+
+/** What one block did, in both modes. */
+export interface FuzzBlockReport {
+  index: number;
+  blockSeed: number;
+  workers: number;
+  /** Upper bound of the random busy-wait before each parallel execution, in microseconds. */
+  delayMicros: number;
+  fork: string;
+  txs: number;
+  /** The error both modes raised (`reason at tx i`), or null for a valid block. */
+  invalid: string | null;
+  reExecutions: number;
+  fallback: string | null;
+  /** Empty when the two modes agree. */
+  differences: string[];
+  /** The corpus directory written for a differing block. */
+  failureDir?: string;
+  fuzz: FuzzBlock;
+}
+
+export interface FuzzSummary {
+  blocks: number;
+  transactions: number;
+  /** Blocks on which the two modes differed. */
+  differences: number;
+  reExecutions: number;
+  blocksWithReExecutions: number;
+  /** Blocks both modes rejected with the same InvalidTransactionError. */
+  invalidBlocks: number;
+  fallbacks: number;
+  kinds: Record<TxKind, number>;
+  forks: Record<string, number>;
+  /** Blocks run with each worker count (index = workers). */
+  workers: number[];
+  ms: number;
+  failures: FuzzBlockReport[];
+}
+
+/** Far above an honest run of a fuzz block; a hang becomes a failure. */
+const BLOCK_TIMEOUT_MS = 120_000;
+const DELAY_BOUNDS_MICROS = [0, 0, 0, 20, 100];
+
+type Outcome = { result: BlockResult & { stats?: ParallelStats; mode: { mode: string; workers: number } } } | { error: unknown };
+
+async function outcome(run: () => Promise<BlockResult & { stats?: ParallelStats; mode: { mode: string; workers: number } }>): Promise<Outcome> {
+  try {
+    return { result: await run() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof InvalidTransactionError) return `InvalidTransactionError(tx ${error.txIndex}, ${error.reason}): ${error.message}`;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Every way the parallel outcome differs from the sequential one; empty when they agree. */
+export function outcomeDifferences(sequential: Outcome, parallel: Outcome, workers: number): string[] {
+  if ("error" in sequential || "error" in parallel) {
+    if (!("error" in sequential)) return [`sequential returned a result, parallel raised ${describeError((parallel as { error: unknown }).error)}`];
+    if (!("error" in parallel)) return [`sequential raised ${describeError(sequential.error)}, parallel returned a result`];
+    const [s, p] = [sequential.error, parallel.error];
+    if (!(s instanceof InvalidTransactionError)) return [`sequential failed (not an invalid block): ${describeError(s)}`];
+    if (!(p instanceof InvalidTransactionError) || p.txIndex !== s.txIndex || p.reason !== s.reason || p.message !== s.message) {
+      return [`errors differ: sequential ${describeError(s)}, parallel ${describeError(p)}`];
+    }
+    return [];
+  }
+  const out: string[] = [];
+  const { mode, stats } = parallel.result;
+  if (mode.mode !== "parallel") out.push(`parallel run went ${mode.mode}`);
+  if (stats?.workers !== workers) out.push(`parallel run used ${stats?.workers} workers, not ${workers}`);
+  out.push(...resultDifferences(sequential.result, parallel.result));
+  return out;
+}
+
+export function emptySummary(): FuzzSummary {
+  return {
+    blocks: 0,
+    transactions: 0,
+    differences: 0,
+    reExecutions: 0,
+    blocksWithReExecutions: 0,
+    invalidBlocks: 0,
+    fallbacks: 0,
+    kinds: Object.fromEntries(TX_KINDS.map((kind) => [kind, 0])) as Record<TxKind, number>,
+    forks: {},
+    workers: [],
+    ms: 0,
+    failures: [],
+  };
+}
+
+/** Generates, runs and compares one block of a run. */
+export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRunOptions, "seed" | "blocks" | "from" | "onBlock"> = {}): Promise<FuzzBlockReport> {
+  const workersMin = options.workersMin ?? 1;
+  const workersMax = options.workersMax ?? 8;
+  const bseed = blockSeed(seed, index);
+  const fuzz = await fuzzBlock(bseed, { maxTxs: options.maxTxs ?? DEFAULT_MAX_TXS });
+  // The run's own choices get a stream apart from the generator's.
+  const random = new SeededRandom(bseed ^ 0x5bd1e995);
+  const workers = workersMin + random.below(workersMax - workersMin + 1);
+  const delayMicros = DELAY_BOUNDS_MICROS[random.below(DELAY_BOUNDS_MICROS.length)];
+
+  const label = `fuzz block ${seed}/${index} (block seed ${bseed})`;
+  const block = parseBlock(`${label} block.json`, fuzz.mock.block);
+  const storage = loadPreState(`${label} pre_state.json`, fuzz.mock.preState, fuzz.mock.bytecodes, `${label} bytecodes.json`);
+  const sequential = await outcome(() => executeBlock(block, storage, { sequential: true }));
+  const parallel = await outcome(() => executeBlock(block, storage, { workers, injectDelayMicros: delayMicros, timeoutMs: BLOCK_TIMEOUT_MS }));
+  const differences = outcomeDifferences(sequential, parallel, workers);
+
+  const stats = "result" in parallel ? parallel.result.stats : undefined;
+  const report: FuzzBlockReport = {
+    index,
+    blockSeed: bseed,
+    workers,
+    delayMicros,
+    fork: forkName(fuzz.knobs.fork),
+    txs: fuzz.mock.block.transactions.length,
+    invalid: "error" in sequential && sequential.error instanceof InvalidTransactionError ? `${sequential.error.reason} at tx ${sequential.error.txIndex}` : null,
+    reExecutions: stats?.reExecutions ?? 0,
+    fallback: stats?.fallback ?? null,
+    differences,
+    fuzz,
+  };
+  if (differences.length > 0 && options.failuresDir !== null) {
+    report.failureDir = writeFailure(options.failuresDir ?? "fuzz-failures", seed, report, options.maxTxs ?? DEFAULT_MAX_TXS);
+  }
+  return report;
+}
+
+/** The replay commands for a block of a run. */
+export function replayCommands(seed: number, report: FuzzBlockReport, maxTxs: number): string[] {
+  const commands = [`bun run fuzz --seed ${seed} --from ${report.index} --blocks 1 --max-txs ${maxTxs}`];
+  if (report.failureDir !== undefined) {
+    commands.push(`bun run pevm ${report.failureDir} --workers ${report.workers} --json`, `bun run pevm ${report.failureDir} --sequential --json`);
+  }
+  return commands;
+}
+
+function writeFailure(root: string, seed: number, report: FuzzBlockReport, maxTxs: number): string {
+  const dir = join(root, `${seed}-${report.index}`);
+  writeMockBlock(dir, report.fuzz.mock);
+  const { fuzz, ...rest } = report;
+  const about = {
+    ...rest,
+    failureDir: dir,
+    knobs: fuzz.knobs,
+    kinds: fuzz.kinds,
+    txKinds: fuzz.txKinds,
+    replay: replayCommands(seed, { ...report, failureDir: dir }, maxTxs),
+  };
+  writeFileSync(join(dir, "fuzz.json"), `${JSON.stringify(about, (_, value) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`);
+  return dir;
+}
+
+/** Runs `blocks` blocks of the run `seed`; stops at the first difference unless told otherwise. */
+export async function runFuzz(options: FuzzRunOptions): Promise<FuzzSummary> {
+  const summary = emptySummary();
+  const started = performance.now();
+  const from = options.from ?? 0;
+  for (let index = from; index < from + options.blocks; index++) {
+    const report = await fuzzOne(options.seed, index, options);
+    summary.blocks++;
+    summary.transactions += report.txs;
+    summary.reExecutions += report.reExecutions;
+    if (report.reExecutions > 0) summary.blocksWithReExecutions++;
+    if (report.invalid !== null && report.differences.length === 0) summary.invalidBlocks++;
+    if (report.fallback !== null) summary.fallbacks++;
+    for (const kind of TX_KINDS) summary.kinds[kind] += report.fuzz.kinds[kind];
+    summary.forks[report.fork] = (summary.forks[report.fork] ?? 0) + 1;
+    summary.workers[report.workers] = (summary.workers[report.workers] ?? 0) + 1;
+    summary.ms = performance.now() - started;
+    if (report.differences.length > 0) {
+      summary.differences++;
+      summary.failures.push(report);
+    }
+    options.onBlock?.(report, summary);
+    if (report.differences.length > 0 && (options.stopOnDifference ?? true)) break;
+  }
+  summary.ms = performance.now() - started;
+  return summary;
+}

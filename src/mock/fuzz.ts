@@ -1,0 +1,644 @@
+/**
+ * Seeded random blocks on the real mock contracts, for the differential fuzzer
+ * (`fuzz-run.ts`, `bun run fuzz`): the same seed always gives the same block.
+ *
+ * A block mixes transaction kinds (ether transfers, ERC-20 transfers, Uniswap V3 swaps,
+ * counter increments, create/self-destruct, beneficiary balance reads, payouts that run dry,
+ * relays of ether through unfunded accounts, transfers to and from the beneficiary, contract
+ * creations), with per-block knobs drawn from the seed: block size, number of senders (few
+ * senders make nonce chains), number of hot accounts and the conflict rate (the share of
+ * transactions aimed at hot accounts, slots, pools and counters), the fork (London to
+ * Prague), transaction types and fees, access lists, withdrawals, and now and then an
+ * invalid transaction or a block gas limit below what the transactions may use, so that both
+ * modes must also raise the same InvalidTransactionError.
+ *
+ * Our contracts are compiled for Cancun (they use PUSH0, from Shanghai), so in London and
+ * Paris blocks every call into them halts with an invalid opcode; those blocks lean on ether
+ * transfers and relays (Uniswap's own contracts run, but its tokens are ours).
+ */
+import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
+import { Fork } from "../chain/forks.ts";
+import { encodeCall } from "./abi.ts";
+import { ETHER, GWEI, MOCK_COINBASE, mockAddress, mockAddresses } from "./accounts.ts";
+import { artifact } from "./artifacts.ts";
+import { GENEROUS_FUNDING, type TxSpec } from "./block.ts";
+import { deployContract } from "./deploy.ts";
+import { ReferenceVm } from "./evm.ts";
+import { keccak, keccakHex, quantity } from "./hex.ts";
+import { COUNTER_GAS, FACTORY_GAS, PAYOUT_GAS, PROBE_GAS } from "./kinds/contracts.ts";
+import { ERC20_TRANSFER_GAS } from "./kinds/erc20.ts";
+import { TRANSFER_GAS } from "./kinds/raw-transfers.ts";
+import { SWAP_GAS, uniswapScenario, type Pool } from "./kinds/uniswap.ts";
+import { SeededRandom } from "./random.ts";
+import { setTokenAllowance, setTokenBalance, tokenBalanceSlot } from "./tokens.ts";
+import type { Hex, MockBlock, RpcBlock, RpcTransaction, RpcWithdrawal } from "./types.ts";
+import { MockWorld } from "./world.ts";
+
+export const TX_KINDS = [
+  "transfer",
+  "erc20",
+  "swap",
+  "counter",
+  "create-destroy",
+  "coinbase-probe",
+  "payout",
+  "relay",
+  "beneficiary",
+  "create",
+] as const;
+export type TxKind = (typeof TX_KINDS)[number];
+
+/** What an injected invalid transaction (or a tight block gas limit) is meant to provoke. */
+export const INVALID_KINDS = ["NONCE_TOO_HIGH", "NONCE_TOO_LOW", "INSUFFICIENT_FUNDS", "GAS_LIMIT_EXCEEDS_BLOCK"] as const;
+export type InvalidKind = (typeof INVALID_KINDS)[number];
+
+export const FUZZ_FORKS = [Fork.London, Fork.Paris, Fork.Shanghai, Fork.Cancun, Fork.Prague] as const;
+
+/** The per-block knobs, all drawn from the block's seed (see `randomKnobs`). */
+export interface FuzzKnobs {
+  fork: Fork;
+  txs: number;
+  /** Distinct ordinary senders: fewer than `txs` gives nonce chains. */
+  senders: number;
+  /** Accounts that send, receive ether and tokens, and are the targets of hot transactions. */
+  hotAccounts: number;
+  /** Share of transactions aimed at the hot accounts, the first pool, counter, payout, factory. */
+  conflictRate: number;
+  /** Relative weight of each transaction kind in this block (0 leaves a kind out). */
+  weights: Record<TxKind, number>;
+  baseFee: bigint;
+  /** One invalid transaction at a random position, or a tight block gas limit; null for none. */
+  invalid: InvalidKind | null;
+  /** Withdrawals (Shanghai on), credited after the transactions. */
+  withdrawals: number;
+  /** Cancun on: put code at the EIP-4788 address, so that the block prologue writes its ring buffers. */
+  beaconRoots: boolean;
+}
+
+export interface FuzzBlock {
+  seed: number;
+  knobs: FuzzKnobs;
+  mock: MockBlock;
+  /** How many transactions of each kind were generated (an injected invalid one is not counted). */
+  kinds: Record<TxKind, number>;
+  /** The kind of each transaction, in block order. */
+  txKinds: (TxKind | "invalid")[];
+}
+
+/** The block seed of block `index` of a run with seed `runSeed`. */
+export function blockSeed(runSeed: number, index: number): number {
+  const digest = keccak(`pevm-fuzz/${runSeed >>> 0}/${index}`);
+  return new DataView(digest.buffer, digest.byteOffset, 4).getUint32(0);
+}
+
+/** The default block size cap (the largest a generated block gets). */
+export const DEFAULT_MAX_TXS = 40;
+
+export function randomKnobs(random: SeededRandom, maxTxs = DEFAULT_MAX_TXS): FuzzKnobs {
+  const fork = weighted(random, [
+    [Fork.London, 1],
+    [Fork.Paris, 1],
+    [Fork.Shanghai, 2],
+    [Fork.Cancun, 4],
+    [Fork.Prague, 2],
+  ]);
+  // Mostly mid-sized blocks, some tiny ones (1-3 transactions are their own edge cases).
+  const txs = chance(random, 0.1) ? 1 + random.below(Math.min(3, maxTxs)) : 1 + random.below(maxTxs);
+  const senders = Math.max(1, Math.round(txs * pick(random, [0.05, 0.2, 0.5, 1])));
+  const weights = {} as Record<TxKind, number>;
+  const contractsRun = fork >= Fork.Shanghai;
+  for (const kind of TX_KINDS) {
+    // A third of the kinds sit out each block, so blocks differ in what they are made of.
+    const weight = chance(random, 0.33) ? 0 : 0.2 + random.next();
+    weights[kind] = contractsRun || ETHER_KINDS.has(kind) ? weight : weight / 4;
+  }
+  if (TX_KINDS.every((kind) => weights[kind] === 0)) weights.transfer = 1;
+  return {
+    fork,
+    txs,
+    senders,
+    hotAccounts: 1 + random.below(4),
+    conflictRate: pick(random, [0, 0.1, 0.3, 0.6, 0.9, 1]),
+    weights,
+    baseFee: BigInt(1 + random.below(20)) * GWEI,
+    invalid: chance(random, 0.06) ? pick(random, INVALID_KINDS) : null,
+    withdrawals: fork >= Fork.Shanghai && chance(random, 0.5) ? 1 + random.below(4) : 0,
+    beaconRoots: fork >= Fork.Cancun && chance(random, 0.5),
+  };
+}
+
+/** Kinds that do not call our (Cancun-compiled) contracts. */
+const ETHER_KINDS = new Set<TxKind>(["transfer", "relay", "beneficiary"]);
+
+/** Generates the block for `seed` (knobs drawn from it unless given). */
+export async function fuzzBlock(seed: number, options: { maxTxs?: number; knobs?: FuzzKnobs } = {}): Promise<FuzzBlock> {
+  const random = new SeededRandom(seed);
+  const knobs = options.knobs ?? randomKnobs(random, options.maxTxs);
+  const builder = new BlockBuilder(random, knobs, await fuzzTemplate(), seed);
+  return builder.build();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contracts every block shares, deployed once per process.
+
+interface FuzzTemplate {
+  world: MockWorld;
+  router: Hex;
+  pools: Pool[];
+  /** Both tokens of every pool, the first pool's first. */
+  tokens: Hex[];
+  counters: Hex[];
+  probe: Hex;
+  payouts: Hex[];
+  factories: Hex[];
+  /** Ephemeral children spawned during set-up: contracts with storage in the pre-state. */
+  oldChildren: Hex[];
+}
+
+const POOLS = 4;
+const COUNTERS = 4;
+const FAR_DEADLINE = 1n << 64n;
+const POOL_FEE = 3000;
+
+let templatePromise: Promise<FuzzTemplate> | undefined;
+
+function fuzzTemplate(): Promise<FuzzTemplate> {
+  templatePromise ??= buildTemplate();
+  return templatePromise;
+}
+
+async function buildTemplate(): Promise<FuzzTemplate> {
+  const world = new MockWorld();
+  const uniswap = await uniswapScenario(POOLS, { pools: "many", namespace: "fuzz/uniswap" });
+  world.merge(uniswap.world);
+  const pools = uniswap.poolOfTx.slice(0, POOLS);
+  const counters: Hex[] = [];
+  for (let index = 0; index < COUNTERS; index++) {
+    const deployed = await deployContract(`fuzz/counter-${index}`, "Counter");
+    world.merge(deployed.world);
+    counters.push(deployed.address);
+  }
+  const probe = await deployContract("fuzz/probe", "CoinbaseProbe");
+  world.merge(probe.world);
+  const payouts: Hex[] = [];
+  for (let index = 0; index < 2; index++) {
+    const deployed = await deployContract(`fuzz/payout-${index}`, "Payout");
+    world.merge(deployed.world);
+    payouts.push(deployed.address);
+  }
+  const factories: Hex[] = [];
+  const oldChildren: Hex[] = [];
+  for (let index = 0; index < 2; index++) {
+    const namespace = `fuzz/factory-${index}`;
+    const deployed = await deployContract(namespace, "SelfDestructFactory");
+    // Two children spawned before the block: self-destructing them later is the pre-Cancun
+    // storage wipe (a fallback of the parallel engine) or, from Cancun, only a transfer.
+    const vm = await ReferenceVm.fromWorld(deployed.world);
+    for (let child = 0; child < 2; child++) {
+      const spawned = await vm.mustSend({ from: mockAddress(`${namespace}/deployer`, 0), to: deployed.address, value: GWEI, input: encodeCall("spawn()") });
+      oldChildren.push(`0x${bytesWord(spawned.returnValue).toString(16).padStart(40, "0")}` as Hex);
+    }
+    world.merge(vm.toWorld());
+    factories.push(deployed.address);
+  }
+  const tokens = [...new Set(pools.flatMap((pool) => [pool.token0, pool.token1]))];
+  return { world, router: uniswap.router, pools, tokens, counters, probe: probe.address, payouts, factories, oldChildren };
+}
+
+function bytesWord(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const byte of bytes.subarray(0, 32)) value = (value << 8n) | BigInt(byte);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One block.
+
+interface FuzzTx extends TxSpec {
+  kind: TxKind | "invalid";
+  type: 0 | 1 | 2;
+  /** The max fee per gas (type 2), else the gas price. */
+  maxFee: bigint;
+  /** The max priority fee per gas (type 2 only). */
+  tip: bigint;
+  accessList: { address: Hex; storageKeys: Hex[] }[];
+}
+
+/** Mainnet-like header values of each fork (number and time select the fork by the mainnet schedule). */
+const FORK_HEADERS: Record<number, { number: bigint; timestamp: bigint }> = {
+  [Fork.London]: { number: 13_000_000n, timestamp: 1_628_166_822n },
+  [Fork.Paris]: { number: 15_600_000n, timestamp: 1_664_000_000n },
+  [Fork.Shanghai]: { number: 17_100_000n, timestamp: 1_682_000_000n },
+  [Fork.Cancun]: { number: 20_000_000n, timestamp: 1_717_281_407n },
+  [Fork.Prague]: { number: 22_500_000n, timestamp: 1_747_000_000n },
+};
+
+const BEACON_ROOTS: Hex = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02";
+/** Stand-in code: the executor's prologue writes the ring buffers itself; code only has to exist. */
+const BEACON_ROOTS_STAND_IN_CODE: Hex = "0x5f5ffd";
+const MIN_GAS_LIMIT = 30_000_000n;
+const PRECOMPILES = 10;
+
+class BlockBuilder {
+  private readonly world = new MockWorld();
+  private readonly txs: FuzzTx[] = [];
+  private readonly kinds = Object.fromEntries(TX_KINDS.map((kind) => [kind, 0])) as Record<TxKind, number>;
+  private readonly nextNonce = new Map<Hex, bigint>();
+  private readonly senders: Hex[];
+  private readonly hot: Hex[];
+  private readonly counters: Hex[];
+  private readonly factoryNonce = new Map<Hex, bigint>();
+  /** Children spawned earlier in this block (code exists from then on). */
+  private readonly spawned: Hex[] = [];
+  /** Relay accounts funded by an earlier transaction that have not sent yet, with what they hold. */
+  private readonly funded: { address: Hex; balance: bigint }[] = [];
+  private relays = 0;
+  private fresh = 0;
+  private readonly invalidAt: number;
+
+  constructor(
+    private readonly random: SeededRandom,
+    private readonly knobs: FuzzKnobs,
+    private readonly template: FuzzTemplate,
+    private readonly seed: number,
+  ) {
+    this.world.merge(template.world);
+    this.counters = [...template.counters];
+    this.senders = mockAddresses("fuzz/sender", knobs.senders);
+    this.hot = mockAddresses("fuzz/hot", knobs.hotAccounts);
+    for (const account of [...this.senders, ...this.hot]) {
+      this.world.fund(account, GENEROUS_FUNDING);
+      // Some accounts start with a nonce, so that a nonce below it is a real error.
+      this.world.account(account).nonce = BigInt(random.below(3));
+      for (const token of template.tokens) {
+        // Poor holders make some transfers and swaps revert.
+        const tokens = chance(random, 0.2) ? 5n * ETHER : 1_000n * ETHER;
+        setTokenBalance(this.world, token, account, tokens);
+        setTokenAllowance(this.world, token, account, template.router, tokens);
+      }
+    }
+    // A beneficiary without ether can send only once earlier fees paid for it (else the block is invalid).
+    this.world.fund(MOCK_COINBASE, chance(random, 0.1) ? 0n : 10n * ETHER);
+    this.world.fund(template.payouts[0], BigInt(random.below(3)) * ETHER);
+    this.world.fund(template.payouts[1], BigInt(random.below(6)) * ETHER);
+    if (knobs.beaconRoots) this.world.setCode(BEACON_ROOTS, BEACON_ROOTS_STAND_IN_CODE);
+    for (const factory of template.factories) this.factoryNonce.set(factory, this.world.account(factory).nonce);
+    this.invalidAt = knobs.invalid === null || knobs.invalid === "GAS_LIMIT_EXCEEDS_BLOCK" ? -1 : random.below(knobs.txs);
+  }
+
+  build(): FuzzBlock {
+    const kinds = TX_KINDS.filter((kind) => this.knobs.weights[kind] > 0);
+    const weights = kinds.map((kind): [TxKind, number] => [kind, this.knobs.weights[kind]]);
+    while (this.txs.length < this.knobs.txs) {
+      if (this.txs.length === this.invalidAt) {
+        this.invalidTx(this.knobs.invalid!);
+        continue;
+      }
+      const kind = weighted(this.random, weights);
+      this.kinds[kind]++;
+      this.generate(kind, this.chance(this.knobs.conflictRate));
+    }
+    return { seed: this.seed, knobs: this.knobs, mock: this.toMock(), kinds: this.kinds, txKinds: this.txs.map((tx) => tx.kind) };
+  }
+
+  private generate(kind: TxKind, hot: boolean): void {
+    const t = this.template;
+    switch (kind) {
+      case "transfer": {
+        const from = this.sender(hot);
+        const roll = this.random.next();
+        if (roll < 0.1) {
+          // A precompile: runs its code on empty input (and is touched), unlike a plain transfer.
+          const to = `0x${(1 + this.random.below(PRECOMPILES)).toString(16).padStart(40, "0")}` as Hex;
+          this.add({ kind, from, to, gas: 60_000n, value: this.value() });
+        } else {
+          const to = hot ? this.pick(this.hot) : roll < 0.3 ? this.pick(this.senders) : this.freshAddress();
+          this.add({ kind, from, to, gas: TRANSFER_GAS, value: this.value() });
+        }
+        return;
+      }
+      case "erc20": {
+        const token = hot ? t.tokens[0] : this.pick(t.tokens);
+        const to = hot ? this.pick(this.hot) : this.chance(0.3) ? this.pick(this.senders) : this.freshAddress();
+        const amount = BigInt(1 + this.random.below(20)) * ETHER;
+        // Now and then too little gas: the call runs out inside the token.
+        const gas = this.chance(0.05) ? 30_000n : ERC20_TRANSFER_GAS;
+        this.add({ kind, from: this.sender(hot), to: token, gas, input: encodeCall("transfer(address,uint256)", [to, amount]) });
+        return;
+      }
+      case "swap": {
+        const pool = hot ? t.pools[0] : this.pick(t.pools);
+        const [tokenIn, tokenOut] = this.chance(0.5) ? [pool.token0, pool.token1] : [pool.token1, pool.token0];
+        const from = this.sender(hot);
+        const recipient = this.chance(0.7) ? from : this.pick(this.hot);
+        const amountIn = BigInt(1 + this.random.below(7)) * ETHER;
+        this.add({
+          kind,
+          from,
+          to: t.router,
+          gas: SWAP_GAS,
+          input: encodeCall("exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))", [
+            tokenIn, tokenOut, POOL_FEE, recipient, FAR_DEADLINE, amountIn, 0n, 0n,
+          ]),
+        });
+        return;
+      }
+      case "counter": {
+        const counter = hot ? this.counters[0] : this.pick(this.counters);
+        this.add({ kind, from: this.sender(hot), to: counter, gas: COUNTER_GAS, input: encodeCall("increment()") });
+        return;
+      }
+      case "coinbase-probe":
+        this.add({ kind, from: this.sender(hot), to: t.probe, gas: PROBE_GAS, input: encodeCall("record()") });
+        return;
+      case "payout": {
+        const payout = hot ? t.payouts[0] : this.pick(t.payouts);
+        if (this.chance(0.3)) {
+          // A refill through receive(): ether to an address with code.
+          this.add({ kind, from: this.sender(hot), to: payout, gas: 60_000n, value: BigInt(1 + this.random.below(3)) * ETHER });
+        } else {
+          const amount = this.chance(0.8) ? ETHER : BigInt(1 + this.random.below(3)) * ETHER;
+          this.add({ kind, from: this.sender(hot), to: payout, gas: PAYOUT_GAS, input: encodeCall("withdraw(uint256)", [amount]) });
+        }
+        return;
+      }
+      case "create-destroy":
+        this.createDestroy(hot);
+        return;
+      case "relay":
+        this.relay(hot);
+        return;
+      case "beneficiary": {
+        if (this.chance(0.5)) {
+          this.add({ kind, from: this.sender(hot), to: MOCK_COINBASE, gas: TRANSFER_GAS, value: this.value() });
+        } else {
+          // The beneficiary itself sends: its balance includes the fees of every earlier transaction.
+          const to = hot ? this.pick(this.hot) : this.freshAddress();
+          this.add({ kind, from: MOCK_COINBASE, to, gas: TRANSFER_GAS, value: BigInt(this.random.below(1000)) * GWEI });
+        }
+        return;
+      }
+      case "create": {
+        // An EOA deploys a Counter; later transactions of the block may increment it.
+        const from = this.sender(hot);
+        const nonce = this.nonceOf(from);
+        const gas = this.chance(0.1) ? 60_000n : 200_000n;
+        this.add({ kind, from, to: null, gas, input: artifact("Counter").bytecode });
+        this.counters.push(createContractAddress(createAddressFromString(from), nonce).toString() as Hex);
+        return;
+      }
+    }
+  }
+
+  private createDestroy(hot: boolean): void {
+    const kind = "create-destroy";
+    const factory = hot ? this.template.factories[0] : this.pick(this.template.factories);
+    const from = this.sender(hot);
+    const roll = this.random.next();
+    if (roll < 0.25) {
+      this.nextChild(factory);
+      this.add({ kind, from, to: factory, gas: FACTORY_GAS, value: GWEI, input: encodeCall("spawnAndDestroy()") });
+    } else if (roll < 0.5) {
+      this.spawned.push(this.nextChild(factory));
+      this.add({ kind, from, to: factory, gas: FACTORY_GAS, value: GWEI, input: encodeCall("spawn()") });
+    } else if (roll < 0.6) {
+      // Ether to the address the factory creates its next child at, before it exists.
+      const next = createContractAddress(createAddressFromString(factory), this.factoryNonce.get(factory)!).toString() as Hex;
+      this.add({ kind, from, to: next, gas: TRANSFER_GAS, value: this.value() });
+    } else {
+      const children = [...this.spawned, ...this.template.oldChildren];
+      const child = this.pick(children);
+      const beneficiary = pick(this.random, [from, MOCK_COINBASE, child, this.pick(this.hot), this.freshAddress()]);
+      this.add({ kind, from, to: child, gas: FACTORY_GAS, input: encodeCall("destroy(address)", [beneficiary]) });
+    }
+  }
+
+  private nextChild(factory: Hex): Hex {
+    const nonce = this.factoryNonce.get(factory)!;
+    this.factoryNonce.set(factory, nonce + 1n);
+    return createContractAddress(createAddressFromString(factory), nonce).toString() as Hex;
+  }
+
+  /**
+   * Ether relayed through accounts that hold nothing in the pre-state: a funded relay account
+   * sends on (its transaction is valid only after the funding one), else a new one is funded.
+   */
+  private relay(hot: boolean): void {
+    const kind = "relay";
+    if (this.funded.length > 0 && this.chance(0.7)) {
+      const { address, balance } = this.funded.splice(this.random.below(this.funded.length), 1)[0];
+      const fee = this.feeFor(TRANSFER_GAS);
+      const value = balance - fee;
+      if (this.chance(0.5)) {
+        const next = this.relayAccount();
+        this.add({ kind, from: address, to: next, gas: TRANSFER_GAS, value }, fee);
+        this.funded.push({ address: next, balance: value });
+      } else {
+        this.add({ kind, from: address, to: hot ? this.pick(this.hot) : this.freshAddress(), gas: TRANSFER_GAS, value }, fee);
+      }
+      return;
+    }
+    const next = this.relayAccount();
+    const value = BigInt(1 + this.random.below(1000)) * 10n ** 15n;
+    this.add({ kind, from: this.sender(hot), to: next, gas: TRANSFER_GAS, value });
+    this.funded.push({ address: next, balance: value });
+  }
+
+  private relayAccount(): Hex {
+    return mockAddress(`fuzz/relay/${this.seed}`, this.relays++);
+  }
+
+  private invalidTx(kind: InvalidKind): void {
+    const from = this.pick(this.senders);
+    const to = this.freshAddress();
+    switch (kind) {
+      case "NONCE_TOO_HIGH":
+        this.add({ kind: "invalid", from, to, gas: TRANSFER_GAS, value: GWEI, nonce: this.nonceOf(from) + 1n + BigInt(this.random.below(3)) });
+        return;
+      case "NONCE_TOO_LOW": {
+        const next = this.nonceOf(from);
+        if (next === 0n) return this.invalidTx("NONCE_TOO_HIGH");
+        this.add({ kind: "invalid", from, to, gas: TRANSFER_GAS, value: GWEI, nonce: next - 1n - BigInt(this.random.below(Number(next))) });
+        return;
+      }
+      case "INSUFFICIENT_FUNDS": {
+        if (this.chance(0.5)) {
+          // A relay account that has not been funded (maybe it is funded later in the block).
+          const poor = this.relayAccount();
+          if (this.chance(0.5)) this.world.fund(poor, this.feeFor(TRANSFER_GAS) - 1n);
+          this.add({ kind: "invalid", from: poor, to, gas: TRANSFER_GAS, value: 0n }, this.feeFor(TRANSFER_GAS));
+        } else {
+          this.add({ kind: "invalid", from, to, gas: TRANSFER_GAS, value: GENEROUS_FUNDING * 2n });
+        }
+        return;
+      }
+      case "GAS_LIMIT_EXCEEDS_BLOCK":
+        throw new Error("a tight gas limit is set on the header, not by a transaction");
+    }
+  }
+
+  private add(tx: { kind: FuzzTx["kind"]; from: Hex; to: Hex | null; gas: bigint; value?: bigint; input?: Hex; nonce?: bigint }, feeCap?: bigint): void {
+    const nonce = tx.nonce ?? this.takeNonce(tx.from);
+    const type = this.knobs.fork >= Fork.London ? weighted(this.random, [[0, 1], [1, 1], [2, 3]] as [0 | 1 | 2, number][]) : 0;
+    const tip = BigInt(this.random.below(3)) * GWEI;
+    // A max fee below base fee + tip caps the tip (type 2 only; legacy pays its gas price).
+    let maxFee = this.knobs.baseFee + (type === 2 && this.chance(0.3) ? tip / 2n : tip + BigInt(this.random.below(3)) * GWEI);
+    // A relay sends what it holds less the most its transaction may cost: the fee cap is fixed then.
+    if (feeCap !== undefined) maxFee = feeCap / tx.gas;
+    // Not for a relay: its fee cap is fixed by what it holds.
+    const accessList = type >= 1 && feeCap === undefined && this.chance(0.4) ? this.accessList(tx.from) : [];
+    // The access list's intrinsic gas comes on top (EIP-2930), so the gas left is what it was.
+    const listGas = accessList.reduce((sum, entry) => sum + 2400n + 1900n * BigInt(entry.storageKeys.length), 0n);
+    this.txs.push({
+      kind: tx.kind,
+      from: tx.from,
+      to: tx.to,
+      nonce,
+      gas: tx.gas + listGas,
+      value: tx.value ?? 0n,
+      input: tx.input ?? "0x",
+      type,
+      maxFee,
+      tip,
+      accessList,
+    });
+  }
+
+  /** The fee cap a relay transaction is built with (gas at the block's highest max fee). */
+  private feeFor(gas: bigint): bigint {
+    return gas * (this.knobs.baseFee + 4n * GWEI);
+  }
+
+  /** Hot locations named up front: the EVM treats them as warm; the engine may know them early. */
+  private accessList(from: Hex): FuzzTx["accessList"] {
+    const t = this.template;
+    const candidates: FuzzTx["accessList"] = [
+      { address: this.counters[0], storageKeys: [quantitySlot(0n)] },
+      { address: t.tokens[0], storageKeys: [quantitySlot(tokenBalanceSlot(from)), quantitySlot(tokenBalanceSlot(this.hot[0]))] },
+      { address: MOCK_COINBASE, storageKeys: [] },
+      { address: this.hot[0], storageKeys: [] },
+      { address: t.pools[0].address, storageKeys: [quantitySlot(0n), quantitySlot(4n)] },
+    ];
+    return candidates.filter(() => this.chance(0.4));
+  }
+
+  private sender(hot: boolean): Hex {
+    return hot && this.chance(0.5) ? this.pick(this.hot) : this.pick(this.senders);
+  }
+
+  private nonceOf(address: Hex): bigint {
+    return this.nextNonce.get(address) ?? this.world.account(address).nonce;
+  }
+
+  private takeNonce(address: Hex): bigint {
+    const nonce = this.nonceOf(address);
+    this.nextNonce.set(address, nonce + 1n);
+    return nonce;
+  }
+
+  private value(): bigint {
+    const roll = this.random.next();
+    if (roll < 0.15) return 0n;
+    if (roll < 0.6) return BigInt(1 + this.random.below(1_000_000)) * GWEI;
+    return BigInt(1 + this.random.below(5)) * ETHER;
+  }
+
+  private freshAddress(): Hex {
+    return mockAddress(`fuzz/fresh/${this.seed}`, this.fresh++);
+  }
+
+  private chance(probability: number): boolean {
+    return chance(this.random, probability);
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return pick(this.random, items);
+  }
+
+  private toMock(): MockBlock {
+    const { fork, baseFee } = this.knobs;
+    const name = `fuzz-${this.seed}`;
+    const header = FORK_HEADERS[fork];
+    const number = quantity(header.number);
+    const blockHash = keccakHex(`pevm-fuzz/block/${this.seed}`);
+    const totalGas = this.txs.reduce((sum, tx) => sum + tx.gas, 0n);
+    let gasLimit = totalGas > MIN_GAS_LIMIT ? totalGas : MIN_GAS_LIMIT;
+    if (this.knobs.invalid === "GAS_LIMIT_EXCEEDS_BLOCK") {
+      // Below the sum of the gas limits: whether (and where) the block is invalid depends on the gas used.
+      gasLimit = (totalGas * BigInt(30 + this.random.below(70))) / 100n;
+      if (gasLimit < TRANSFER_GAS) gasLimit = TRANSFER_GAS;
+    }
+    const transactions = this.txs.map((tx, index): RpcTransaction => ({
+      hash: keccakHex(`pevm-fuzz/tx/${this.seed}/${index}`),
+      type: quantity(tx.type),
+      chainId: "0x1",
+      from: tx.from,
+      to: tx.to,
+      nonce: quantity(tx.nonce),
+      gas: quantity(tx.gas),
+      // JSON-RPC reports the effective gas price of a mined transaction.
+      gasPrice: quantity(tx.type === 2 ? baseFee + min(tx.tip, tx.maxFee - baseFee) : tx.maxFee),
+      maxFeePerGas: quantity(tx.maxFee),
+      maxPriorityFeePerGas: quantity(tx.type === 2 ? tx.tip : tx.maxFee),
+      value: quantity(tx.value),
+      input: tx.input,
+      accessList: tx.accessList,
+      blockNumber: number,
+      blockHash,
+      transactionIndex: quantity(index),
+    }));
+    const withdrawals: RpcWithdrawal[] = [];
+    for (let index = 0; index < this.knobs.withdrawals; index++) {
+      const address = pick(this.random, [this.pick(this.hot), this.pick(this.senders), MOCK_COINBASE, this.freshAddress()]);
+      withdrawals.push({ index: quantity(index), validatorIndex: quantity(1000 + index), address, amount: quantity(BigInt(this.random.below(3)) * GWEI) });
+    }
+    const block: RpcBlock = {
+      hash: blockHash,
+      parentHash: keccakHex(`pevm-fuzz/parent/${this.seed}`),
+      sha3Uncles: "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
+      miner: MOCK_COINBASE,
+      number,
+      gasLimit: quantity(gasLimit),
+      timestamp: quantity(header.timestamp),
+      extraData: "0x",
+      mixHash: keccakHex(`pevm-fuzz/prevrandao/${this.seed}`),
+      nonce: "0x0000000000000000",
+      // Before the merge the difficulty is real (and the miner is rewarded).
+      difficulty: fork < Fork.Paris ? quantity(12_000_000_000_000_000n) : "0x0",
+      baseFeePerGas: quantity(baseFee),
+      uncles: [],
+      transactions,
+      ...(fork >= Fork.Shanghai ? { withdrawalsRoot: keccakHex(`pevm-fuzz/withdrawals/${this.seed}`), withdrawals } : {}),
+      ...(fork >= Fork.Cancun
+        ? { blobGasUsed: "0x0", excessBlobGas: "0x0", parentBeaconBlockRoot: keccakHex(`pevm-fuzz/beacon-root/${this.seed}`) }
+        : {}),
+    };
+    return { name, block, ...this.world.toJson() };
+  }
+}
+
+function quantitySlot(slot: bigint): Hex {
+  return `0x${slot.toString(16).padStart(64, "0")}`;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+function chance(random: SeededRandom, probability: number): boolean {
+  return random.next() < probability;
+}
+
+function pick<T>(random: SeededRandom, items: readonly T[]): T {
+  return items[random.below(items.length)];
+}
+
+function weighted<T>(random: SeededRandom, entries: readonly (readonly [T, number])[]): T {
+  const total = entries.reduce((sum, [, weight]) => sum + weight, 0);
+  let roll = random.next() * total;
+  for (const [value, weight] of entries) {
+    roll -= weight;
+    if (roll < 0) return value;
+  }
+  return entries[entries.length - 1][0];
+}
