@@ -92,7 +92,7 @@ export function blockSeed(runSeed: number, index: number): number {
 }
 
 /** The default block size cap (the largest a generated block gets). */
-export const DEFAULT_MAX_TXS = 40;
+export const DEFAULT_MAX_TXS = 60;
 
 export function randomKnobs(random: SeededRandom, maxTxs = DEFAULT_MAX_TXS): FuzzKnobs {
   const fork = weighted(random, [
