@@ -41,6 +41,7 @@ describe(`fuzz, seed ${SEED}`, () => {
     expect(summary.reExecutions).toBeGreaterThan(0);
     expect(summary.invalidBlocks).toBeGreaterThan(0);
     expect(TX_KINDS.filter((kind) => summary.kinds[kind] === 0)).toEqual([]);
+    expect(summary.txTypes.filter((count) => count === 0)).toEqual([]);
     expect(Object.keys(summary.forks).sort()).toEqual(["Cancun", "London", "Paris", "Prague", "Shanghai"]);
     expect(summary.workers.filter((count) => count > 0).length).toBe(8);
   }, TEST_TIMEOUT_MS);

@@ -67,6 +67,8 @@ export interface FuzzSummary {
   invalidBlocks: number;
   fallbacks: number;
   kinds: Record<TxKind, number>;
+  /** Transactions of each type (0 legacy, 1 access list, 2 dynamic fee, 3 blob). */
+  txTypes: number[];
   forks: Record<string, number>;
   /** Blocks run with each worker count (index = workers). */
   workers: number[];
@@ -124,6 +126,7 @@ export function emptySummary(): FuzzSummary {
     invalidBlocks: 0,
     fallbacks: 0,
     kinds: Object.fromEntries(TX_KINDS.map((kind) => [kind, 0])) as Record<TxKind, number>,
+    txTypes: [0, 0, 0, 0],
     forks: {},
     workers: [],
     ms: 0,
@@ -208,6 +211,7 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzSummary> {
     if (report.invalid !== null && report.differences.length === 0) summary.invalidBlocks++;
     if (report.fallback !== null) summary.fallbacks++;
     for (const kind of TX_KINDS) summary.kinds[kind] += report.fuzz.kinds[kind];
+    for (const tx of report.fuzz.mock.block.transactions) summary.txTypes[Number(tx.type)]++;
     summary.forks[report.fork] = (summary.forks[report.fork] ?? 0) + 1;
     summary.workers[report.workers] = (summary.workers[report.workers] ?? 0) + 1;
     summary.ms = performance.now() - started;

@@ -49,7 +49,7 @@ export const TX_KINDS = [
 export type TxKind = (typeof TX_KINDS)[number];
 
 /** What an injected invalid transaction (or a tight block gas limit) is meant to provoke. */
-export const INVALID_KINDS = ["NONCE_TOO_HIGH", "NONCE_TOO_LOW", "INSUFFICIENT_FUNDS", "GAS_LIMIT_EXCEEDS_BLOCK"] as const;
+export const INVALID_KINDS = ["NONCE_TOO_HIGH", "NONCE_TOO_LOW", "INSUFFICIENT_FUNDS", "GAS_LIMIT_EXCEEDS_BLOCK", "BLOB_GAS_EXCEEDS_BLOCK"] as const;
 export type InvalidKind = (typeof INVALID_KINDS)[number];
 
 export const FUZZ_FORKS = [Fork.London, Fork.Paris, Fork.Shanghai, Fork.Cancun, Fork.Prague] as const;
@@ -73,6 +73,10 @@ export interface FuzzKnobs {
   withdrawals: number;
   /** Cancun on: put code at the EIP-4788 address, so that the block prologue writes its ring buffers. */
   beaconRoots: boolean;
+  /** Cancun on: the chance that a call or transfer carries blobs (type 3). */
+  blobRate: number;
+  /** Cancun on: the header's excess blob gas (sets the blob gas price). */
+  excessBlobGas: bigint;
 }
 
 export interface FuzzBlock {
@@ -121,9 +125,11 @@ export function randomKnobs(random: SeededRandom, maxTxs = DEFAULT_MAX_TXS): Fuz
     conflictRate: pick(random, [0, 0.1, 0.3, 0.6, 0.9, 1]),
     weights,
     baseFee: BigInt(1 + random.below(20)) * GWEI,
-    invalid: chance(random, 0.06) ? pick(random, INVALID_KINDS) : null,
+    invalid: chance(random, 0.06) ? pick(random, INVALID_KINDS.filter((kind) => fork >= Fork.Cancun || kind !== "BLOB_GAS_EXCEEDS_BLOCK")) : null,
     withdrawals: fork >= Fork.Shanghai && chance(random, 0.5) ? 1 + random.below(4) : 0,
     beaconRoots: fork >= Fork.Cancun && chance(random, 0.5),
+    blobRate: fork >= Fork.Cancun && chance(random, 0.3) ? pick(random, [0.05, 0.2, 0.5]) : 0,
+    excessBlobGas: fork >= Fork.Cancun && chance(random, 0.5) ? BigInt(random.below(20_000_000)) : 0n,
   };
 }
 
@@ -216,11 +222,13 @@ function bytesWord(bytes: Uint8Array): bigint {
 
 interface FuzzTx extends TxSpec {
   kind: TxKind | "invalid";
-  type: 0 | 1 | 2;
+  type: 0 | 1 | 2 | 3;
   /** The max fee per gas (type 2), else the gas price. */
   maxFee: bigint;
-  /** The max priority fee per gas (type 2 only). */
+  /** The max priority fee per gas (types 2 and 3). */
   tip: bigint;
+  /** Type 3 only. */
+  blobHashes: Hex[];
   accessList: { address: Hex; storageKeys: Hex[] }[];
 }
 
@@ -237,6 +245,9 @@ const BEACON_ROOTS: Hex = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02";
 /** Stand-in code: the executor's prologue writes the ring buffers itself; code only has to exist. */
 const BEACON_ROOTS_STAND_IN_CODE: Hex = "0x5f5ffd";
 const MIN_GAS_LIMIT = 30_000_000n;
+const GAS_PER_BLOB = 131_072n;
+/** Far above the blob gas price of any excess blob gas the knobs choose. */
+const MAX_FEE_PER_BLOB_GAS = GWEI;
 const PRECOMPILES = 10;
 
 class BlockBuilder {
@@ -254,6 +265,7 @@ class BlockBuilder {
   private readonly funded: { address: Hex; balance: bigint }[] = [];
   private relays = 0;
   private fresh = 0;
+  private blobs = 0;
   private readonly invalidAt: number;
 
   constructor(
@@ -283,7 +295,9 @@ class BlockBuilder {
     this.world.fund(template.payouts[1], BigInt(random.below(6)) * ETHER);
     if (knobs.beaconRoots) this.world.setCode(BEACON_ROOTS, BEACON_ROOTS_STAND_IN_CODE);
     for (const factory of template.factories) this.factoryNonce.set(factory, this.world.account(factory).nonce);
-    this.invalidAt = knobs.invalid === null || knobs.invalid === "GAS_LIMIT_EXCEEDS_BLOCK" ? -1 : random.below(knobs.txs);
+    // Too many blobs and a tight gas limit are not one transaction: no position.
+    const blockWide = knobs.invalid === "GAS_LIMIT_EXCEEDS_BLOCK" || knobs.invalid === "BLOB_GAS_EXCEEDS_BLOCK";
+    this.invalidAt = knobs.invalid === null || blockWide ? -1 : random.below(knobs.txs);
   }
 
   build(): FuzzBlock {
@@ -473,16 +487,19 @@ class BlockBuilder {
         return;
       }
       case "GAS_LIMIT_EXCEEDS_BLOCK":
-        throw new Error("a tight gas limit is set on the header, not by a transaction");
+      case "BLOB_GAS_EXCEEDS_BLOCK":
+        throw new Error(`${kind} is block-wide, not one transaction`);
     }
   }
 
   private add(tx: { kind: FuzzTx["kind"]; from: Hex; to: Hex | null; gas: bigint; value?: bigint; input?: Hex; nonce?: bigint }, feeCap?: bigint): void {
     const nonce = tx.nonce ?? this.takeNonce(tx.from);
-    const type = this.knobs.fork >= Fork.London ? weighted(this.random, [[0, 1], [1, 1], [2, 3]] as [0 | 1 | 2, number][]) : 0;
+    let type: FuzzTx["type"] = weighted(this.random, [[0, 1], [1, 1], [2, 3]] as [0 | 1 | 2, number][]);
+    const blobHashes = feeCap === undefined && tx.to !== null ? this.blobsFor() : [];
+    if (blobHashes.length > 0) type = 3;
     const tip = BigInt(this.random.below(3)) * GWEI;
-    // A max fee below base fee + tip caps the tip (type 2 only; legacy pays its gas price).
-    let maxFee = this.knobs.baseFee + (type === 2 && this.chance(0.3) ? tip / 2n : tip + BigInt(this.random.below(3)) * GWEI);
+    // A max fee below base fee + tip caps the tip (types 2 and 3; legacy pays its gas price).
+    let maxFee = this.knobs.baseFee + (type >= 2 && this.chance(0.3) ? tip / 2n : tip + BigInt(this.random.below(3)) * GWEI);
     // A relay sends what it holds less the most its transaction may cost: the fee cap is fixed then.
     if (feeCap !== undefined) maxFee = feeCap / tx.gas;
     // Not for a relay: its fee cap is fixed by what it holds.
@@ -500,8 +517,22 @@ class BlockBuilder {
       type,
       maxFee,
       tip,
+      blobHashes,
       accessList,
     });
+  }
+
+  /** Blobs for the next transaction (often none); beyond the block's maximum only when that is the point. */
+  private blobsFor(): Hex[] {
+    const { fork, blobRate, invalid } = this.knobs;
+    const rate = invalid === "BLOB_GAS_EXCEEDS_BLOCK" ? Math.max(blobRate, 0.3) : blobRate;
+    if (rate === 0 || !this.chance(rate)) return [];
+    const count = 1 + this.random.below(3);
+    const max = fork >= Fork.Prague ? 9 : 6;
+    if (this.blobs + count > max && invalid !== "BLOB_GAS_EXCEEDS_BLOCK") return [];
+    const hashes = Array.from({ length: count }, (_, index) => `0x01${keccakHex(`pevm-fuzz/blob/${this.seed}/${this.blobs + index}`).slice(4)}` as Hex);
+    this.blobs += count;
+    return hashes;
   }
 
   /** The fee cap a relay transaction is built with (gas at the block's highest max fee). */
@@ -577,12 +608,13 @@ class BlockBuilder {
       nonce: quantity(tx.nonce),
       gas: quantity(tx.gas),
       // JSON-RPC reports the effective gas price of a mined transaction.
-      gasPrice: quantity(tx.type === 2 ? baseFee + min(tx.tip, tx.maxFee - baseFee) : tx.maxFee),
+      gasPrice: quantity(tx.type >= 2 ? baseFee + min(tx.tip, tx.maxFee - baseFee) : tx.maxFee),
       maxFeePerGas: quantity(tx.maxFee),
-      maxPriorityFeePerGas: quantity(tx.type === 2 ? tx.tip : tx.maxFee),
+      maxPriorityFeePerGas: quantity(tx.type >= 2 ? tx.tip : tx.maxFee),
       value: quantity(tx.value),
       input: tx.input,
       accessList: tx.accessList,
+      ...(tx.type === 3 ? { maxFeePerBlobGas: quantity(MAX_FEE_PER_BLOB_GAS), blobVersionedHashes: tx.blobHashes } : {}),
       blockNumber: number,
       blockHash,
       transactionIndex: quantity(index),
@@ -610,7 +642,11 @@ class BlockBuilder {
       transactions,
       ...(fork >= Fork.Shanghai ? { withdrawalsRoot: keccakHex(`pevm-fuzz/withdrawals/${this.seed}`), withdrawals } : {}),
       ...(fork >= Fork.Cancun
-        ? { blobGasUsed: "0x0", excessBlobGas: "0x0", parentBeaconBlockRoot: keccakHex(`pevm-fuzz/beacon-root/${this.seed}`) }
+        ? {
+            blobGasUsed: quantity(BigInt(this.blobs) * GAS_PER_BLOB),
+            excessBlobGas: quantity(this.knobs.excessBlobGas),
+            parentBeaconBlockRoot: keccakHex(`pevm-fuzz/beacon-root/${this.seed}`),
+          }
         : {}),
     };
     return { name, block, ...this.world.toJson() };

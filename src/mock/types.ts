@@ -23,6 +23,9 @@ export interface RpcTransaction {
   value: Hex;
   input: Hex;
   accessList: { address: Hex; storageKeys: Hex[] }[];
+  /** Blob transactions (type 3) only. */
+  maxFeePerBlobGas?: Hex;
+  blobVersionedHashes?: Hex[];
   blockNumber: Hex;
   blockHash: Hex;
   transactionIndex: Hex;
