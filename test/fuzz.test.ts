@@ -24,7 +24,8 @@ afterAll(async () => {
 
 describe(`fuzz, seed ${SEED}`, () => {
   test(`${BLOCKS} random blocks, 1-8 workers: parallel == sequential`, async () => {
-    const summary = await runFuzz({ seed: SEED, blocks: BLOCKS, maxTxs: MAX_TXS, stopOnDifference: false });
+    const options = { seed: SEED, maxTxs: MAX_TXS };
+    const summary = await runFuzz({ ...options, blocks: BLOCKS, stopOnDifference: false });
     console.log(
       `fuzz.test: ${summary.blocks} blocks, ${summary.transactions} transactions, ${summary.differences} differences, ` +
         `${summary.reExecutions} re-executions in ${summary.blocksWithReExecutions} blocks, ${summary.invalidBlocks} invalid blocks, ` +
@@ -33,7 +34,7 @@ describe(`fuzz, seed ${SEED}`, () => {
     const failures = summary.failures.map(
       (report) =>
         `block ${report.index} (block seed ${report.blockSeed}, ${report.workers} workers, ${report.fork}):\n    ` +
-        `${report.differences.slice(0, 5).join("\n    ")}\n    replay: ${replayCommands(SEED, report, MAX_TXS).join(" ; ")}`,
+        `${report.differences.slice(0, 5).join("\n    ")}\n    replay: ${replayCommands(options, report).join(" ; ")}`,
     );
     if (failures.length > 0) throw new Error(`parallel != sequential on ${failures.length} of ${summary.blocks} blocks\n  ${failures.join("\n  ")}`);
     expect(summary.blocks).toBe(BLOCKS);

@@ -1,13 +1,12 @@
 /**
- * `bun run fuzz --blocks N --seed S [--from I] [--workers-min 1 --workers-max 8] [--max-txs M]
- *  [--keep-going] [--failures DIR]`: the differential fuzzer (see fuzz-run.ts). Exit code 0 when
- * every block agreed, 1 on a difference (after printing it and writing the block), 2 on bad
- * arguments.
+ * `bun run fuzz --blocks N --seed S [options]`: the differential fuzzer (see fuzz-run.ts and
+ * the usage text below). Exit code 0 when every block agreed, 1 on a difference (after
+ * printing it and writing the block), 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
-import { closeEngines } from "../index.ts";
-import { DEFAULT_MAX_TXS } from "./fuzz.ts";
-import { replayCommands, runFuzz, type FuzzBlockReport, type FuzzSummary } from "./fuzz-run.ts";
+import { closeEngines, InputError, parseForkName } from "../index.ts";
+import { DEFAULT_MAX_TXS, FUZZ_FORKS } from "./fuzz.ts";
+import { fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
 
 const USAGE = `usage: bun run fuzz --blocks N --seed S [options]
   --blocks N          blocks to run (default 100)
@@ -16,6 +15,12 @@ const USAGE = `usage: bun run fuzz --blocks N --seed S [options]
   --workers-min A     parallel runs use A..B workers, drawn per block (default 1..8)
   --workers-max B
   --max-txs M         largest block (default ${DEFAULT_MAX_TXS})
+knobs drawn per block unless fixed here:
+  --fork NAME         London, Paris, Shanghai, Cancun or Prague
+  --conflict-rate R   share of transactions aimed at hot accounts, slots, pools (0..1)
+  --hot-accounts N    how many hot accounts
+  --sender-share R    distinct senders per transaction (0..1; small: long nonce chains)
+  --invalid-rate R    chance of an invalid transaction or too little block gas (default 0.06)
   --failures DIR      where a differing block is written (default fuzz-failures)
   --keep-going        do not stop at the first difference`;
 
@@ -41,6 +46,11 @@ function parse() {
       "workers-min": { type: "string" },
       "workers-max": { type: "string" },
       "max-txs": { type: "string" },
+      fork: { type: "string" },
+      "conflict-rate": { type: "string" },
+      "hot-accounts": { type: "string" },
+      "sender-share": { type: "string" },
+      "invalid-rate": { type: "string" },
       failures: { type: "string" },
       "keep-going": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -67,7 +77,37 @@ const workersMax = integer("workers-max", v["workers-max"], Math.max(8, workersM
 const maxTxs = integer("max-txs", v["max-txs"], DEFAULT_MAX_TXS, 1, 10_000);
 const failuresDir = v.failures ?? "fuzz-failures";
 
-console.log(`fuzz: seed ${seed}, blocks ${from}..${from + blocks - 1}, workers ${workersMin}-${workersMax}, up to ${maxTxs} txs per block`);
+function rate(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!(value >= 0 && value <= 1)) fail(`--${name} must be a number in 0..1, got ${text}`);
+  return value;
+}
+
+function fork(text: string | undefined): FuzzRunOptions["fork"] {
+  if (text === undefined) return undefined;
+  try {
+    const chosen = parseForkName(text);
+    if ((FUZZ_FORKS as readonly number[]).includes(chosen)) return chosen;
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+  }
+  fail(`--fork must be one of London, Paris, Shanghai, Cancun, Prague, got ${text}`);
+}
+
+const options: Omit<FuzzRunOptions, "blocks"> = {
+  seed,
+  workersMin,
+  workersMax,
+  maxTxs,
+  fork: fork(v.fork),
+  conflictRate: rate("conflict-rate", v["conflict-rate"]),
+  hotAccounts: v["hot-accounts"] === undefined ? undefined : integer("hot-accounts", v["hot-accounts"], 1, 1, 64),
+  senderShare: rate("sender-share", v["sender-share"]),
+  invalidRate: rate("invalid-rate", v["invalid-rate"]),
+};
+
+console.log(`fuzz: blocks ${from}..${from + blocks - 1}, ${fuzzArguments(options)} (workers ${workersMin}-${workersMax}, up to ${maxTxs} txs per block)`);
 
 const progressEvery = Math.max(1, Math.min(100, Math.floor(blocks / 20)));
 
@@ -83,18 +123,15 @@ function reportDifference(report: FuzzBlockReport): void {
   for (const line of report.differences.slice(1, 10)) console.log(`  ${line}`);
   if (report.differences.length > 10) console.log(`  … and ${report.differences.length - 10} more`);
   if (report.failureDir !== undefined) console.log(`  block written to ${report.failureDir}/ (fuzz.json says how it was run)`);
-  console.log(`  replay:\n    ${replayCommands(seed, report, maxTxs).join("\n    ")}`);
+  console.log(`  replay:\n    ${replayCommands(options, report).join("\n    ")}`);
 }
 
 let summary: FuzzSummary;
 try {
   summary = await runFuzz({
-    seed,
+    ...options,
     blocks,
     from,
-    workersMin,
-    workersMax,
-    maxTxs,
     failuresDir,
     stopOnDifference: !v["keep-going"],
     onBlock(report, running) {

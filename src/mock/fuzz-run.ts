@@ -16,18 +16,17 @@ import type { ParallelStats } from "../parallel/engine.ts";
 import { loadPreState } from "../state/corpus.ts";
 import type { BlockResult } from "../vm/block.ts";
 import { resultDifferences } from "../../test/support/compare.ts";
-import { blockSeed, DEFAULT_MAX_TXS, fuzzBlock, TX_KINDS, type FuzzBlock, type TxKind } from "./fuzz.ts";
+import { blockSeed, fuzzBlock, TX_KINDS, type FuzzBlock, type FuzzSettings, type TxKind } from "./fuzz.ts";
 import { SeededRandom } from "./random.ts";
 import { writeMockBlock } from "./write.ts";
 
-export interface FuzzRunOptions {
+export interface FuzzRunOptions extends FuzzSettings {
   seed: number;
   blocks: number;
   /** Index of the first block (to replay block i of a run: from = i, blocks = 1). */
   from?: number;
   workersMin?: number;
   workersMax?: number;
-  maxTxs?: number;
   /** Where a differing block is written as `<seed>-<index>/`; null writes nothing. */
   failuresDir?: string | null;
   /** Stop at the first differing block (default), or go on and count them all. */
@@ -135,11 +134,11 @@ export function emptySummary(): FuzzSummary {
 }
 
 /** Generates, runs and compares one block of a run. */
-export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRunOptions, "seed" | "blocks" | "from" | "onBlock"> = {}): Promise<FuzzBlockReport> {
+export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRunOptions, "seed" | "blocks"> = {}): Promise<FuzzBlockReport> {
   const workersMin = options.workersMin ?? 1;
   const workersMax = options.workersMax ?? 8;
   const bseed = blockSeed(seed, index);
-  const fuzz = await fuzzBlock(bseed, { maxTxs: options.maxTxs ?? DEFAULT_MAX_TXS });
+  const fuzz = await fuzzBlock(bseed, options);
   // The run's own choices get a stream apart from the generator's.
   const random = new SeededRandom(bseed ^ 0x5bd1e995);
   const workers = workersMin + random.below(workersMax - workersMin + 1);
@@ -167,22 +166,36 @@ export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRun
     fuzz,
   };
   if (differences.length > 0 && options.failuresDir !== null) {
-    report.failureDir = writeFailure(options.failuresDir ?? "fuzz-failures", seed, report, options.maxTxs ?? DEFAULT_MAX_TXS);
+    report.failureDir = writeFailure(options.failuresDir ?? "fuzz-failures", { ...options, seed }, report);
   }
   return report;
 }
 
-/** The replay commands for a block of a run. */
-export function replayCommands(seed: number, report: FuzzBlockReport, maxTxs: number): string[] {
-  const commands = [`bun run fuzz --seed ${seed} --from ${report.index} --blocks 1 --max-txs ${maxTxs}`];
+/** The `bun run fuzz` arguments that fix what `options` fixes (not blocks and from). */
+export function fuzzArguments(options: Omit<FuzzRunOptions, "blocks">): string {
+  const args = [`--seed ${options.seed}`];
+  if (options.workersMin !== undefined) args.push(`--workers-min ${options.workersMin}`);
+  if (options.workersMax !== undefined) args.push(`--workers-max ${options.workersMax}`);
+  if (options.maxTxs !== undefined) args.push(`--max-txs ${options.maxTxs}`);
+  if (options.fork !== undefined) args.push(`--fork ${forkName(options.fork)}`);
+  if (options.conflictRate !== undefined) args.push(`--conflict-rate ${options.conflictRate}`);
+  if (options.hotAccounts !== undefined) args.push(`--hot-accounts ${options.hotAccounts}`);
+  if (options.senderShare !== undefined) args.push(`--sender-share ${options.senderShare}`);
+  if (options.invalidRate !== undefined) args.push(`--invalid-rate ${options.invalidRate}`);
+  return args.join(" ");
+}
+
+/** The replay commands for a block of a run: the fuzzer on that block, and the CLI on its directory. */
+export function replayCommands(options: Omit<FuzzRunOptions, "blocks">, report: FuzzBlockReport): string[] {
+  const commands = [`bun run fuzz ${fuzzArguments(options)} --from ${report.index} --blocks 1`];
   if (report.failureDir !== undefined) {
     commands.push(`bun run pevm ${report.failureDir} --workers ${report.workers} --json`, `bun run pevm ${report.failureDir} --sequential --json`);
   }
   return commands;
 }
 
-function writeFailure(root: string, seed: number, report: FuzzBlockReport, maxTxs: number): string {
-  const dir = join(root, `${seed}-${report.index}`);
+function writeFailure(root: string, options: Omit<FuzzRunOptions, "blocks">, report: FuzzBlockReport): string {
+  const dir = join(root, `${options.seed}-${report.index}`);
   writeMockBlock(dir, report.fuzz.mock);
   const { fuzz, ...rest } = report;
   const about = {
@@ -191,7 +204,7 @@ function writeFailure(root: string, seed: number, report: FuzzBlockReport, maxTx
     knobs: fuzz.knobs,
     kinds: fuzz.kinds,
     txKinds: fuzz.txKinds,
-    replay: replayCommands(seed, { ...report, failureDir: dir }, maxTxs),
+    replay: replayCommands(options, { ...report, failureDir: dir }),
   };
   writeFileSync(join(dir, "fuzz.json"), `${JSON.stringify(about, (_, value) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`);
   return dir;

@@ -98,17 +98,36 @@ export function blockSeed(runSeed: number, index: number): number {
 /** The default block size cap (the largest a generated block gets). */
 export const DEFAULT_MAX_TXS = 60;
 
-export function randomKnobs(random: SeededRandom, maxTxs = DEFAULT_MAX_TXS): FuzzKnobs {
-  const fork = weighted(random, [
-    [Fork.London, 1],
-    [Fork.Paris, 1],
-    [Fork.Shanghai, 2],
-    [Fork.Cancun, 4],
-    [Fork.Prague, 2],
-  ]);
+/**
+ * What a run fixes instead of drawing per block (all optional): the block size cap, and
+ * any of the fork, conflict rate, hot account count, senders per transaction and the share
+ * of invalid blocks.
+ */
+export interface FuzzSettings {
+  maxTxs?: number;
+  fork?: Fork;
+  conflictRate?: number;
+  hotAccounts?: number;
+  /** Distinct senders per transaction, 0..1 (small: long nonce chains). */
+  senderShare?: number;
+  /** Chance that a block carries an invalid transaction (or too little gas or blob room). */
+  invalidRate?: number;
+}
+
+export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): FuzzKnobs {
+  const maxTxs = settings.maxTxs ?? DEFAULT_MAX_TXS;
+  const fork =
+    settings.fork ??
+    weighted(random, [
+      [Fork.London, 1],
+      [Fork.Paris, 1],
+      [Fork.Shanghai, 2],
+      [Fork.Cancun, 4],
+      [Fork.Prague, 2],
+    ]);
   // Mostly mid-sized blocks, some tiny ones (1-3 transactions are their own edge cases).
   const txs = chance(random, 0.1) ? 1 + random.below(Math.min(3, maxTxs)) : 1 + random.below(maxTxs);
-  const senders = Math.max(1, Math.round(txs * pick(random, [0.05, 0.2, 0.5, 1])));
+  const senders = Math.max(1, Math.round(txs * (settings.senderShare ?? pick(random, [0.05, 0.2, 0.5, 1]))));
   const weights = {} as Record<TxKind, number>;
   const contractsRun = fork >= Fork.Shanghai;
   for (const kind of TX_KINDS) {
@@ -117,15 +136,16 @@ export function randomKnobs(random: SeededRandom, maxTxs = DEFAULT_MAX_TXS): Fuz
     weights[kind] = contractsRun || ETHER_KINDS.has(kind) ? weight : weight / 4;
   }
   if (TX_KINDS.every((kind) => weights[kind] === 0)) weights.transfer = 1;
+  const invalidKinds = INVALID_KINDS.filter((kind) => fork >= Fork.Cancun || kind !== "BLOB_GAS_EXCEEDS_BLOCK");
   return {
     fork,
     txs,
     senders,
-    hotAccounts: 1 + random.below(4),
-    conflictRate: pick(random, [0, 0.1, 0.3, 0.6, 0.9, 1]),
+    hotAccounts: settings.hotAccounts ?? 1 + random.below(4),
+    conflictRate: settings.conflictRate ?? pick(random, [0, 0.1, 0.3, 0.6, 0.9, 1]),
     weights,
     baseFee: BigInt(1 + random.below(20)) * GWEI,
-    invalid: chance(random, 0.06) ? pick(random, INVALID_KINDS.filter((kind) => fork >= Fork.Cancun || kind !== "BLOB_GAS_EXCEEDS_BLOCK")) : null,
+    invalid: chance(random, settings.invalidRate ?? 0.06) ? pick(random, invalidKinds) : null,
     withdrawals: fork >= Fork.Shanghai && chance(random, 0.5) ? 1 + random.below(4) : 0,
     beaconRoots: fork >= Fork.Cancun && chance(random, 0.5),
     blobRate: fork >= Fork.Cancun && chance(random, 0.3) ? pick(random, [0.05, 0.2, 0.5]) : 0,
@@ -136,10 +156,10 @@ export function randomKnobs(random: SeededRandom, maxTxs = DEFAULT_MAX_TXS): Fuz
 /** Kinds that do not call our (Cancun-compiled) contracts. */
 const ETHER_KINDS = new Set<TxKind>(["transfer", "relay", "beneficiary"]);
 
-/** Generates the block for `seed` (knobs drawn from it unless given). */
-export async function fuzzBlock(seed: number, options: { maxTxs?: number; knobs?: FuzzKnobs } = {}): Promise<FuzzBlock> {
+/** Generates the block for `seed`: knobs drawn from it except what `settings` fixes. */
+export async function fuzzBlock(seed: number, settings: FuzzSettings = {}): Promise<FuzzBlock> {
   const random = new SeededRandom(seed);
-  const knobs = options.knobs ?? randomKnobs(random, options.maxTxs);
+  const knobs = randomKnobs(random, settings);
   const builder = new BlockBuilder(random, knobs, await fuzzTemplate(), seed);
   return builder.build();
 }
