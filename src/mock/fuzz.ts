@@ -5,12 +5,13 @@
  * A block mixes transaction kinds (ether transfers, ERC-20 transfers, Uniswap V3 swaps,
  * counter increments, create/self-destruct, beneficiary balance reads, payouts that run dry,
  * relays of ether through unfunded accounts, transfers to and from the beneficiary, contract
- * creations), with per-block knobs drawn from the seed: block size, number of senders (few
- * senders make nonce chains), number of hot accounts and the conflict rate (the share of
- * transactions aimed at hot accounts, slots, pools and counters), the fork (London to
- * Prague), transaction types and fees, access lists, withdrawals, and now and then an
- * invalid transaction or a block gas limit below what the transactions may use, so that both
- * modes must also raise the same InvalidTransactionError.
+ * creations), with per-block knobs drawn from the seed (a run may fix some, `FuzzSettings`):
+ * block size (0 to the cap), number of senders (few senders make nonce chains), number of hot
+ * accounts and the conflict rate (the share of transactions aimed at hot accounts, slots,
+ * pools and counters), the fork (London to Prague), transaction types (legacy, access list,
+ * dynamic fee, blob) and fees, access lists, withdrawals, the beacon-root prologue, and now
+ * and then an invalid transaction, too many blobs or a block gas limit below what the
+ * transactions may use, so that both modes must also raise the same InvalidTransactionError.
  *
  * Our contracts are compiled for Cancun (they use PUSH0, from Shanghai), so in London and
  * Paris blocks every call into them halts with an invalid opcode; those blocks lean on ether
@@ -18,7 +19,7 @@
  */
 import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
 import { Fork } from "../chain/forks.ts";
-import { encodeCall } from "./abi.ts";
+import { decodeWord, encodeCall } from "./abi.ts";
 import { ETHER, GWEI, MOCK_COINBASE, mockAddress, mockAddresses } from "./accounts.ts";
 import { artifact } from "./artifacts.ts";
 import { GENEROUS_FUNDING, type TxSpec } from "./block.ts";
@@ -125,8 +126,8 @@ export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): 
       [Fork.Cancun, 4],
       [Fork.Prague, 2],
     ]);
-  // Mostly mid-sized blocks, some tiny ones (1-3 transactions are their own edge cases).
-  const txs = chance(random, 0.1) ? 1 + random.below(Math.min(3, maxTxs)) : 1 + random.below(maxTxs);
+  // Mostly mid-sized blocks, some tiny ones (0-3 transactions are their own edge cases).
+  const txs = chance(random, 0.1) ? random.below(Math.min(4, maxTxs + 1)) : 1 + random.below(maxTxs);
   const senders = Math.max(1, Math.round(txs * (settings.senderShare ?? pick(random, [0.05, 0.2, 0.5, 1]))));
   const weights = {} as Record<TxKind, number>;
   const contractsRun = fork >= Fork.Shanghai;
@@ -222,7 +223,7 @@ async function buildTemplate(): Promise<FuzzTemplate> {
     const vm = await ReferenceVm.fromWorld(deployed.world);
     for (let child = 0; child < 2; child++) {
       const spawned = await vm.mustSend({ from: mockAddress(`${namespace}/deployer`, 0), to: deployed.address, value: GWEI, input: encodeCall("spawn()") });
-      oldChildren.push(`0x${bytesWord(spawned.returnValue).toString(16).padStart(40, "0")}` as Hex);
+      oldChildren.push(`0x${decodeWord(spawned.returnValue).toString(16).padStart(40, "0")}` as Hex);
     }
     world.merge(vm.toWorld());
     factories.push(deployed.address);
@@ -231,19 +232,13 @@ async function buildTemplate(): Promise<FuzzTemplate> {
   return { world, router: uniswap.router, pools, tokens, counters, probe: probe.address, payouts, factories, oldChildren };
 }
 
-function bytesWord(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (const byte of bytes.subarray(0, 32)) value = (value << 8n) | BigInt(byte);
-  return value;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One block.
 
 interface FuzzTx extends TxSpec {
   kind: TxKind | "invalid";
   type: 0 | 1 | 2 | 3;
-  /** The max fee per gas (type 2), else the gas price. */
+  /** The max fee per gas (types 2 and 3), else the gas price. */
   maxFee: bigint;
   /** The max priority fee per gas (types 2 and 3). */
   tip: bigint;
