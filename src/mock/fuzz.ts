@@ -84,7 +84,7 @@ export interface FuzzBlock {
   seed: number;
   knobs: FuzzKnobs;
   mock: MockBlock;
-  /** How many transactions of each kind were generated (an injected invalid one is not counted). */
+  /** How many transactions of each kind the block holds (an injected invalid one is not counted). */
   kinds: Record<TxKind, number>;
   /** The kind of each transaction, in block order. */
   txKinds: (TxKind | "invalid")[];
@@ -324,7 +324,6 @@ class BlockBuilder {
         continue;
       }
       const kind = weighted(this.random, weights);
-      this.kinds[kind]++;
       this.generate(kind, this.chance(this.knobs.conflictRate));
     }
     return { seed: this.seed, knobs: this.knobs, mock: this.toMock(), kinds: this.kinds, txKinds: this.txs.map((tx) => tx.kind) };
@@ -340,19 +339,28 @@ class BlockBuilder {
           // A precompile: runs its code on empty input (and is touched), unlike a plain transfer.
           const to = `0x${(1 + this.random.below(PRECOMPILES)).toString(16).padStart(40, "0")}` as Hex;
           this.add({ kind, from, to, gas: 60_000n, value: this.value() });
+        } else if (roll < 0.15) {
+          // Ether to a contract without a payable fallback (maybe one created in this block): reverts.
+          this.add({ kind, from, to: this.pick(this.counters), gas: 60_000n, value: this.value() });
+        } else if (roll < 0.2) {
+          // To itself: the debit and the credit land on one account.
+          this.add({ kind, from, to: from, gas: TRANSFER_GAS, value: this.value() });
         } else {
-          const to = hot ? this.pick(this.hot) : roll < 0.3 ? this.pick(this.senders) : this.freshAddress();
+          const to = hot ? this.pick(this.hot) : roll < 0.4 ? this.pick(this.senders) : this.freshAddress();
           this.add({ kind, from, to, gas: TRANSFER_GAS, value: this.value() });
         }
         return;
       }
       case "erc20": {
         const token = hot ? t.tokens[0] : this.pick(t.tokens);
-        const to = hot ? this.pick(this.hot) : this.chance(0.3) ? this.pick(this.senders) : this.freshAddress();
+        const from = this.sender(hot);
+        const roll = this.random.next();
+        // To itself now and then: one balance slot read and written twice.
+        const to = roll < 0.05 ? from : hot ? this.pick(this.hot) : roll < 0.35 ? this.pick(this.senders) : this.freshAddress();
         const amount = BigInt(1 + this.random.below(20)) * ETHER;
         // Now and then too little gas: the call runs out inside the token.
         const gas = this.chance(0.05) ? 30_000n : ERC20_TRANSFER_GAS;
-        this.add({ kind, from: this.sender(hot), to: token, gas, input: encodeCall("transfer(address,uint256)", [to, amount]) });
+        this.add({ kind, from, to: token, gas, input: encodeCall("transfer(address,uint256)", [to, amount]) });
         return;
       }
       case "swap": {
@@ -410,10 +418,15 @@ class BlockBuilder {
       case "create": {
         // An EOA deploys a Counter; later transactions of the block may increment it.
         const from = this.sender(hot);
-        const nonce = this.nonceOf(from);
+        const created = createContractAddress(createAddressFromString(from), this.nonceOf(from)).toString() as Hex;
+        if (this.chance(0.2) && this.txs.length + 1 < this.knobs.txs) {
+          // Another account sends ether to the address first: the contract is created on a balance.
+          const funder = this.pick([...this.senders, ...this.hot, MOCK_COINBASE].filter((account) => account !== from));
+          this.add({ kind, from: funder, to: created, gas: TRANSFER_GAS, value: this.value() });
+        }
         const gas = this.chance(0.1) ? 60_000n : 200_000n;
         this.add({ kind, from, to: null, gas, input: artifact("Counter").bytecode });
-        this.counters.push(createContractAddress(createAddressFromString(from), nonce).toString() as Hex);
+        this.counters.push(created);
         return;
       }
     }
@@ -509,6 +522,7 @@ class BlockBuilder {
 
   private add(tx: { kind: FuzzTx["kind"]; from: Hex; to: Hex | null; gas: bigint; value?: bigint; input?: Hex; nonce?: bigint }, feeCap?: bigint): void {
     const nonce = tx.nonce ?? this.takeNonce(tx.from);
+    if (tx.kind !== "invalid") this.kinds[tx.kind]++;
     let type: FuzzTx["type"] = weighted(this.random, [[0, 1], [1, 1], [2, 3]] as [0 | 1 | 2, number][]);
     const blobHashes = feeCap === undefined && tx.to !== null ? this.blobsFor() : [];
     if (blobHashes.length > 0) type = 3;
