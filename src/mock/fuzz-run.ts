@@ -12,9 +12,7 @@ import { InvalidTransactionError } from "../chain/errors.ts";
 import { forkName } from "../chain/forks.ts";
 import { parseBlock } from "../chain/json.ts";
 import { executeBlock } from "../index.ts";
-import type { ParallelStats } from "../parallel/engine.ts";
 import { loadPreState } from "../state/corpus.ts";
-import type { BlockResult } from "../vm/block.ts";
 import { resultDifferences } from "../../test/support/compare.ts";
 import { blockSeed, fuzzBlock, TX_KINDS, type FuzzBlock, type FuzzSettings, type TxKind } from "./fuzz.ts";
 import { SeededRandom } from "./random.ts";
@@ -79,9 +77,11 @@ export interface FuzzSummary {
 const BLOCK_TIMEOUT_MS = 120_000;
 const DELAY_BOUNDS_MICROS = [0, 0, 0, 20, 100];
 
-type Outcome = { result: BlockResult & { stats?: ParallelStats; mode: { mode: string; workers: number } } } | { error: unknown };
+type Execution = Awaited<ReturnType<typeof executeBlock>>;
+/** What one mode did: a result, or what it threw. */
+type Outcome = { result: Execution } | { error: unknown };
 
-async function outcome(run: () => Promise<BlockResult & { stats?: ParallelStats; mode: { mode: string; workers: number } }>): Promise<Outcome> {
+async function outcome(run: () => Promise<Execution>): Promise<Outcome> {
   try {
     return { result: await run() };
   } catch (error) {
