@@ -3,12 +3,18 @@
  * the usage text below). Exit code 0 when every block agreed, 1 on a difference (after
  * printing it and writing the block), 2 on bad arguments.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { closeEngines, InputError, parseForkName } from "../index.ts";
-import { DEFAULT_MAX_TXS, FUZZ_FORKS } from "./fuzz.ts";
-import { fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
+import { closeEngines, InputError, loadBlockDir, parseForkName } from "../index.ts";
+import { DEFAULT_MAX_TXS, FUZZ_FORKS, knobsJson } from "./fuzz.ts";
+import { compareModes, fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
 
 const USAGE = `usage: bun run fuzz --blocks N --seed S [options]
+       bun run fuzz --replay DIR [--workers N] [--runs K]
+  --replay DIR        run a written block (fuzz-failures/<seed>-<i>, or any corpus directory)
+                      sequentially and K times (default 10) in parallel, and compare; the
+                      worker count defaults to the one in DIR/fuzz.json, else 2
   --blocks N          blocks to run (default 100)
   --seed S            run seed, a 32-bit integer (default: random, printed)
   --from I            index of the first block (default 0): --from I --blocks 1 replays block I
@@ -53,6 +59,9 @@ function parse() {
       "invalid-rate": { type: "string" },
       failures: { type: "string" },
       "keep-going": { type: "boolean" },
+      replay: { type: "string" },
+      workers: { type: "string" },
+      runs: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -69,6 +78,29 @@ if (args.values.help) {
 }
 
 const v = args.values;
+if (v.replay !== undefined) process.exit(await replay(v.replay));
+
+/** `--replay DIR`: the block as written, whatever the generator makes of its seed today. */
+async function replay(dir: string): Promise<number> {
+  const aboutFile = join(dir, "fuzz.json");
+  const about = existsSync(aboutFile) ? (JSON.parse(readFileSync(aboutFile, "utf8")) as { workers?: number; delayMicros?: number }) : {};
+  const workers = integer("workers", v.workers, about.workers ?? 2, 1, 64);
+  const runs = integer("runs", v.runs, 10, 1);
+  const { block, storage } = loadBlockDir(dir);
+  let failed = 0;
+  try {
+    for (let run = 1; run <= runs; run++) {
+      const comparison = await compareModes(block, storage, workers, about.delayMicros ?? 0);
+      const verdict = comparison.differences.length === 0 ? "equal" : `DIFFERENT, first: ${comparison.differences[0]}`;
+      console.log(`run ${run}/${runs}, ${workers} workers: ${comparison.invalid ?? "valid"}, ${comparison.reExecutions} re-executions, ${verdict}`);
+      if (comparison.differences.length > 0) failed++;
+    }
+  } finally {
+    await closeEngines();
+  }
+  console.log(`${dir}: ${failed} of ${runs} parallel runs differ from sequential`);
+  return failed > 0 ? 1 : 0;
+}
 const seed = integer("seed", v.seed, Math.floor(Math.random() * 2 ** 32), 0);
 const blocks = integer("blocks", v.blocks, 100, 1);
 const from = integer("from", v.from, 0, 0);
@@ -118,7 +150,7 @@ function progress(summary: FuzzSummary): string {
 
 function reportDifference(report: FuzzBlockReport): void {
   console.log(`\nDIFFERENCE at block ${report.index} of seed ${seed}: block seed ${report.blockSeed}, ${report.workers} workers, delay up to ${report.delayMicros} us`);
-  console.log(`  ${report.fork}, ${report.txs} txs, knobs ${JSON.stringify(report.fuzz.knobs, (_, value) => (typeof value === "bigint" ? value.toString() : value))}`);
+  console.log(`  ${report.fork}, ${report.txs} txs, knobs ${JSON.stringify(knobsJson(report.fuzz.knobs))}`);
   console.log(`  first difference: ${report.differences[0]}`);
   for (const line of report.differences.slice(1, 10)) console.log(`  ${line}`);
   if (report.differences.length > 10) console.log(`  … and ${report.differences.length - 10} more`);

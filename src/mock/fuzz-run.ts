@@ -11,10 +11,11 @@ import { join } from "node:path";
 import { InvalidTransactionError } from "../chain/errors.ts";
 import { forkName } from "../chain/forks.ts";
 import { parseBlock } from "../chain/json.ts";
-import { executeBlock } from "../index.ts";
+import type { Block } from "../chain/types.ts";
+import { executeBlock, type Storage } from "../index.ts";
 import { loadPreState } from "../state/corpus.ts";
 import { resultDifferences } from "../../test/support/compare.ts";
-import { blockSeed, fuzzBlock, TX_KINDS, type FuzzBlock, type FuzzSettings, type TxKind } from "./fuzz.ts";
+import { blockSeed, fuzzBlock, knobsJson, TX_KINDS, type FuzzBlock, type FuzzSettings, type TxKind } from "./fuzz.ts";
 import { SeededRandom } from "./random.ts";
 import { writeMockBlock } from "./write.ts";
 
@@ -34,7 +35,7 @@ export interface FuzzRunOptions extends FuzzSettings {
 }
 
 /** What one block did, in both modes. */
-export interface FuzzBlockReport {
+export interface FuzzBlockReport extends ModeComparison {
   index: number;
   blockSeed: number;
   workers: number;
@@ -42,12 +43,6 @@ export interface FuzzBlockReport {
   delayMicros: number;
   fork: string;
   txs: number;
-  /** The error both modes raised (`reason at tx i`), or null for a valid block. */
-  invalid: string | null;
-  reExecutions: number;
-  fallback: string | null;
-  /** Empty when the two modes agree. */
-  differences: string[];
   /** The corpus directory written for a differing block. */
   failureDir?: string;
   fuzz: FuzzBlock;
@@ -133,6 +128,28 @@ export function emptySummary(): FuzzSummary {
   };
 }
 
+export interface ModeComparison {
+  /** The error both modes raised (`reason at tx i`), or null for a valid block. */
+  invalid: string | null;
+  reExecutions: number;
+  fallback: string | null;
+  /** Empty when the two modes agree. */
+  differences: string[];
+}
+
+/** Runs a block sequentially and in parallel with `workers`, and compares the outcomes. */
+export async function compareModes(block: Block, storage: Storage, workers: number, delayMicros = 0): Promise<ModeComparison> {
+  const sequential = await outcome(() => executeBlock(block, storage, { sequential: true }));
+  const parallel = await outcome(() => executeBlock(block, storage, { workers, injectDelayMicros: delayMicros, timeoutMs: BLOCK_TIMEOUT_MS }));
+  const stats = "result" in parallel ? parallel.result.stats : undefined;
+  return {
+    invalid: "error" in sequential && sequential.error instanceof InvalidTransactionError ? `${sequential.error.reason} at tx ${sequential.error.txIndex}` : null,
+    reExecutions: stats?.reExecutions ?? 0,
+    fallback: stats?.fallback ?? null,
+    differences: outcomeDifferences(sequential, parallel, workers),
+  };
+}
+
 /** Generates, runs and compares one block of a run. */
 export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRunOptions, "seed" | "blocks"> = {}): Promise<FuzzBlockReport> {
   const workersMin = options.workersMin ?? 1;
@@ -147,11 +164,6 @@ export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRun
   const label = `fuzz block ${seed}/${index} (block seed ${bseed})`;
   const block = parseBlock(`${label} block.json`, fuzz.mock.block);
   const storage = loadPreState(`${label} pre_state.json`, fuzz.mock.preState, fuzz.mock.bytecodes, `${label} bytecodes.json`);
-  const sequential = await outcome(() => executeBlock(block, storage, { sequential: true }));
-  const parallel = await outcome(() => executeBlock(block, storage, { workers, injectDelayMicros: delayMicros, timeoutMs: BLOCK_TIMEOUT_MS }));
-  const differences = outcomeDifferences(sequential, parallel, workers);
-
-  const stats = "result" in parallel ? parallel.result.stats : undefined;
   const report: FuzzBlockReport = {
     index,
     blockSeed: bseed,
@@ -159,13 +171,10 @@ export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRun
     delayMicros,
     fork: forkName(fuzz.knobs.fork),
     txs: fuzz.mock.block.transactions.length,
-    invalid: "error" in sequential && sequential.error instanceof InvalidTransactionError ? `${sequential.error.reason} at tx ${sequential.error.txIndex}` : null,
-    reExecutions: stats?.reExecutions ?? 0,
-    fallback: stats?.fallback ?? null,
-    differences,
+    ...(await compareModes(block, storage, workers, delayMicros)),
     fuzz,
   };
-  if (differences.length > 0 && options.failuresDir !== null) {
+  if (report.differences.length > 0 && options.failuresDir !== null) {
     report.failureDir = writeFailure(options.failuresDir ?? "fuzz-failures", { ...options, seed }, report);
   }
   return report;
@@ -189,7 +198,11 @@ export function fuzzArguments(options: Omit<FuzzRunOptions, "blocks">): string {
 export function replayCommands(options: Omit<FuzzRunOptions, "blocks">, report: FuzzBlockReport): string[] {
   const commands = [`bun run fuzz ${fuzzArguments(options)} --from ${report.index} --blocks 1`];
   if (report.failureDir !== undefined) {
-    commands.push(`bun run pevm ${report.failureDir} --workers ${report.workers} --json`, `bun run pevm ${report.failureDir} --sequential --json`);
+    commands.push(
+      `bun run fuzz --replay ${report.failureDir} --workers ${report.workers}`,
+      `bun run pevm ${report.failureDir} --workers ${report.workers} --json`,
+      `bun run pevm ${report.failureDir} --sequential --json`,
+    );
   }
   return commands;
 }
@@ -201,11 +214,12 @@ function writeFailure(root: string, options: Omit<FuzzRunOptions, "blocks">, rep
   const about = {
     ...rest,
     failureDir: dir,
-    knobs: fuzz.knobs,
+    knobs: knobsJson(fuzz.knobs),
     kinds: fuzz.kinds,
     txKinds: fuzz.txKinds,
     replay: replayCommands(options, { ...report, failureDir: dir }),
   };
+  // (The replacer only guards against a bigint added to the report later: reporting must not throw.)
   writeFileSync(join(dir, "fuzz.json"), `${JSON.stringify(about, (_, value) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`);
   return dir;
 }

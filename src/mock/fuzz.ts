@@ -18,7 +18,7 @@
  * transfers and relays (Uniswap's own contracts run, but its tokens are ours).
  */
 import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
-import { Fork } from "../chain/forks.ts";
+import { Fork, forkName } from "../chain/forks.ts";
 import { decodeWord, encodeCall } from "./abi.ts";
 import { ETHER, GWEI, MOCK_COINBASE, mockAddress, mockAddresses } from "./accounts.ts";
 import { artifact } from "./artifacts.ts";
@@ -152,6 +152,11 @@ export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): 
     blobRate: fork >= Fork.Cancun && chance(random, 0.3) ? pick(random, [0.05, 0.2, 0.5]) : 0,
     excessBlobGas: fork >= Fork.Cancun && chance(random, 0.5) ? BigInt(random.below(20_000_000)) : 0n,
   };
+}
+
+/** The knobs as plain JSON: the fork by name, amounts as decimal strings. */
+export function knobsJson(knobs: FuzzKnobs): Record<string, unknown> {
+  return { ...knobs, fork: forkName(knobs.fork), baseFee: knobs.baseFee.toString(), excessBlobGas: knobs.excessBlobGas.toString() };
 }
 
 /** Kinds that do not call our (Cancun-compiled) contracts. */
