@@ -57,6 +57,8 @@ export interface FuzzSummary {
   blocksWithReExecutions: number;
   /** Blocks both modes rejected with the same InvalidTransactionError. */
   invalidBlocks: number;
+  /** Those blocks by the error's reason. */
+  invalidReasons: Record<string, number>;
   fallbacks: number;
   kinds: Record<TxKind, number>;
   /** Transactions of each type (0 legacy, 1 access list, 2 dynamic fee, 3 blob). */
@@ -70,7 +72,8 @@ export interface FuzzSummary {
 
 /** Far above an honest run of a fuzz block; a hang becomes a failure. */
 const BLOCK_TIMEOUT_MS = 120_000;
-const DELAY_BOUNDS_MICROS = [0, 0, 0, 20, 100];
+/** Upper bounds of the random busy-wait before each parallel execution: varies the interleavings. */
+const DELAY_BOUNDS_MICROS = [0, 0, 0, 20, 100, 500];
 
 type Execution = Awaited<ReturnType<typeof executeBlock>>;
 /** What one mode did: a result, or what it threw. */
@@ -118,6 +121,7 @@ export function emptySummary(): FuzzSummary {
     reExecutions: 0,
     blocksWithReExecutions: 0,
     invalidBlocks: 0,
+    invalidReasons: {},
     fallbacks: 0,
     kinds: Object.fromEntries(TX_KINDS.map((kind) => [kind, 0])) as Record<TxKind, number>,
     txTypes: [0, 0, 0, 0],
@@ -235,7 +239,11 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzSummary> {
     summary.transactions += report.txs;
     summary.reExecutions += report.reExecutions;
     if (report.reExecutions > 0) summary.blocksWithReExecutions++;
-    if (report.invalid !== null && report.differences.length === 0) summary.invalidBlocks++;
+    if (report.invalid !== null && report.differences.length === 0) {
+      summary.invalidBlocks++;
+      const reason = report.invalid.split(" ")[0];
+      summary.invalidReasons[reason] = (summary.invalidReasons[reason] ?? 0) + 1;
+    }
     if (report.fallback !== null) summary.fallbacks++;
     for (const kind of TX_KINDS) summary.kinds[kind] += report.fuzz.kinds[kind];
     for (const tx of report.fuzz.mock.block.transactions) summary.txTypes[Number(tx.type)]++;

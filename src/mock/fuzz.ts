@@ -50,8 +50,18 @@ export const TX_KINDS = [
 export type TxKind = (typeof TX_KINDS)[number];
 
 /** What an injected invalid transaction (or a tight block gas limit) is meant to provoke. */
-export const INVALID_KINDS = ["NONCE_TOO_HIGH", "NONCE_TOO_LOW", "INSUFFICIENT_FUNDS", "GAS_LIMIT_EXCEEDS_BLOCK", "BLOB_GAS_EXCEEDS_BLOCK"] as const;
+export const INVALID_KINDS = [
+  "NONCE_TOO_HIGH",
+  "NONCE_TOO_LOW",
+  "INSUFFICIENT_FUNDS",
+  "FEE_CAP_BELOW_BASE_FEE",
+  "INTRINSIC_GAS_TOO_LOW",
+  "GAS_LIMIT_EXCEEDS_BLOCK",
+  "BLOB_GAS_EXCEEDS_BLOCK",
+] as const;
 export type InvalidKind = (typeof INVALID_KINDS)[number];
+/** Invalid kinds that are a property of the whole block, not of one transaction. */
+const BLOCK_WIDE = new Set<InvalidKind>(["GAS_LIMIT_EXCEEDS_BLOCK", "BLOB_GAS_EXCEEDS_BLOCK"]);
 
 export const FUZZ_FORKS = [Fork.London, Fork.Paris, Fork.Shanghai, Fork.Cancun, Fork.Prague] as const;
 
@@ -286,7 +296,8 @@ class BlockBuilder {
   private relays = 0;
   private fresh = 0;
   private blobs = 0;
-  private readonly invalidAt: number;
+  /** Where invalid transactions go (a second one now and then: the first must be the one reported). */
+  private readonly invalidAt = new Map<number, InvalidKind>();
 
   constructor(
     private readonly random: SeededRandom,
@@ -315,17 +326,23 @@ class BlockBuilder {
     this.world.fund(template.payouts[1], BigInt(random.below(6)) * ETHER);
     if (knobs.beaconRoots) this.world.setCode(BEACON_ROOTS, BEACON_ROOTS_STAND_IN_CODE);
     for (const factory of template.factories) this.factoryNonce.set(factory, this.world.account(factory).nonce);
-    // Too many blobs and a tight gas limit are not one transaction: no position.
-    const blockWide = knobs.invalid === "GAS_LIMIT_EXCEEDS_BLOCK" || knobs.invalid === "BLOB_GAS_EXCEEDS_BLOCK";
-    this.invalidAt = knobs.invalid === null || blockWide ? -1 : random.below(knobs.txs);
+    if (knobs.invalid !== null && !BLOCK_WIDE.has(knobs.invalid) && knobs.txs > 0) {
+      this.invalidAt.set(random.below(knobs.txs), knobs.invalid);
+      if (chance(random, 0.3)) {
+        const second = pick(random, INVALID_KINDS.filter((kind) => !BLOCK_WIDE.has(kind)));
+        const at = random.below(knobs.txs);
+        if (!this.invalidAt.has(at)) this.invalidAt.set(at, second);
+      }
+    }
   }
 
   build(): FuzzBlock {
     const kinds = TX_KINDS.filter((kind) => this.knobs.weights[kind] > 0);
     const weights = kinds.map((kind): [TxKind, number] => [kind, this.knobs.weights[kind]]);
     while (this.txs.length < this.knobs.txs) {
-      if (this.txs.length === this.invalidAt) {
-        this.invalidTx(this.knobs.invalid!);
+      const invalid = this.invalidAt.get(this.txs.length);
+      if (invalid !== undefined) {
+        this.invalidTx(invalid);
         continue;
       }
       const kind = weighted(this.random, weights);
@@ -510,7 +527,7 @@ class BlockBuilder {
       }
       case "INSUFFICIENT_FUNDS": {
         if (this.chance(0.5)) {
-          // A relay account that has not been funded (maybe it is funded later in the block).
+          // An account holding nothing, or one wei less than the fee.
           const poor = this.relayAccount();
           if (this.chance(0.5)) this.world.fund(poor, this.feeFor(TRANSFER_GAS) - 1n);
           this.add({ kind: "invalid", from: poor, to, gas: TRANSFER_GAS, value: 0n }, this.feeFor(TRANSFER_GAS));
@@ -519,13 +536,23 @@ class BlockBuilder {
         }
         return;
       }
+      case "FEE_CAP_BELOW_BASE_FEE":
+        this.add({ kind: "invalid", from, to, gas: TRANSFER_GAS, value: GWEI, maxFee: this.knobs.baseFee - 1n });
+        return;
+      case "INTRINSIC_GAS_TOO_LOW":
+        this.add({ kind: "invalid", from, to, gas: TRANSFER_GAS - 1n, value: GWEI });
+        return;
       case "GAS_LIMIT_EXCEEDS_BLOCK":
       case "BLOB_GAS_EXCEEDS_BLOCK":
         throw new Error(`${kind} is block-wide, not one transaction`);
     }
   }
 
-  private add(tx: { kind: FuzzTx["kind"]; from: Hex; to: Hex | null; gas: bigint; value?: bigint; input?: Hex; nonce?: bigint }, feeCap?: bigint): void {
+  /** Appends a transaction with a random type and fees (`maxFee` forces the fee cap; `feeCap`, the whole fee). */
+  private add(
+    tx: { kind: FuzzTx["kind"]; from: Hex; to: Hex | null; gas: bigint; value?: bigint; input?: Hex; nonce?: bigint; maxFee?: bigint },
+    feeCap?: bigint,
+  ): void {
     const nonce = tx.nonce ?? this.takeNonce(tx.from);
     if (tx.kind !== "invalid") this.kinds[tx.kind]++;
     let type: FuzzTx["type"] = weighted(this.random, [[0, 1], [1, 1], [2, 3]] as [0 | 1 | 2, number][]);
@@ -536,6 +563,7 @@ class BlockBuilder {
     let maxFee = this.knobs.baseFee + (type >= 2 && this.chance(0.3) ? tip / 2n : tip + BigInt(this.random.below(3)) * GWEI);
     // A relay sends what it holds less the most its transaction may cost: the fee cap is fixed then.
     if (feeCap !== undefined) maxFee = feeCap / tx.gas;
+    if (tx.maxFee !== undefined) maxFee = tx.maxFee;
     // Not for a relay: its fee cap is fixed by what it holds.
     const accessList = type >= 1 && feeCap === undefined && this.chance(0.4) ? this.accessList(tx.from) : [];
     // The access list's intrinsic gas comes on top (EIP-2930), so the gas left is what it was.
