@@ -443,7 +443,8 @@ class BlockBuilder {
         // An EOA deploys a Counter; later transactions of the block may increment it.
         const from = this.sender(hot);
         const created = createContractAddress(createAddressFromString(from), this.nonceOf(from)).toString() as Hex;
-        if (this.chance(0.2) && this.txs.length + 1 < this.knobs.txs) {
+        // (Two transactions: only where both fit and no invalid one is due at the second's place.)
+        if (this.chance(0.2) && this.txs.length + 1 < this.knobs.txs && !this.invalidAt.has(this.txs.length + 1)) {
           // Another account sends ether to the address first: the contract is created on a balance.
           const funder = this.pick([...this.senders, ...this.hot, MOCK_COINBASE].filter((account) => account !== from));
           this.add({ kind, from: funder, to: created, gas: TRANSFER_GAS, value: this.value() });
