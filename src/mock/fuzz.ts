@@ -13,15 +13,14 @@
  * and then an invalid transaction, too many blobs or a block gas limit below what the
  * transactions may use, so that both modes must also raise the same InvalidTransactionError.
  *
- * Our contracts are compiled for Cancun (they use PUSH0, from Shanghai), so in London and
- * Paris blocks every call into them halts with an invalid opcode; those blocks lean on ether
- * transfers and relays (Uniswap's own contracts run, but its tokens are ours).
+ * London and Paris blocks get our contracts (and Uniswap's tokens) compiled for Paris, without
+ * PUSH0; Shanghai on, the Cancun build (see artifacts.ts).
  */
 import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
 import { Fork, forkName } from "../chain/forks.ts";
 import { decodeWord, encodeCall } from "./abi.ts";
 import { ETHER, GWEI, MOCK_COINBASE, mockAddress, mockAddresses } from "./accounts.ts";
-import { artifact } from "./artifacts.ts";
+import { artifact, type EvmTarget } from "./artifacts.ts";
 import { GENEROUS_FUNDING, type TxSpec } from "./block.ts";
 import { deployContract } from "./deploy.ts";
 import { ReferenceVm } from "./evm.ts";
@@ -84,6 +83,11 @@ export interface FuzzKnobs {
   withdrawals: number;
   /** Cancun on: put code at the EIP-4788 address, so that the block prologue writes its ring buffers. */
   beaconRoots: boolean;
+  /**
+   * Before Cancun: whether children with storage may be self-destructed (a storage wipe, which
+   * the engine runs sequentially), else such blocks would mostly not run in parallel at all.
+   */
+  wipes: boolean;
   /** Cancun on: the chance that a call or transfer carries blobs (type 3). */
   blobRate: number;
   /** Cancun on: the header's excess blob gas (sets the blob gas price). */
@@ -140,12 +144,8 @@ export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): 
   const txs = chance(random, 0.1) ? random.below(Math.min(4, maxTxs + 1)) : 1 + random.below(maxTxs);
   const senders = Math.max(1, Math.round(txs * (settings.senderShare ?? pick(random, [0.05, 0.2, 0.5, 1]))));
   const weights = {} as Record<TxKind, number>;
-  const contractsRun = fork >= Fork.Shanghai;
-  for (const kind of TX_KINDS) {
-    // A third of the kinds sit out each block, so blocks differ in what they are made of.
-    const weight = chance(random, 0.33) ? 0 : 0.2 + random.next();
-    weights[kind] = contractsRun || ETHER_KINDS.has(kind) ? weight : weight / 4;
-  }
+  // A third of the kinds sit out each block, so blocks differ in what they are made of.
+  for (const kind of TX_KINDS) weights[kind] = chance(random, 0.33) ? 0 : 0.2 + random.next();
   if (TX_KINDS.every((kind) => weights[kind] === 0)) weights.transfer = 1;
   const invalidKinds = INVALID_KINDS.filter((kind) => fork >= Fork.Cancun || kind !== "BLOB_GAS_EXCEEDS_BLOCK");
   return {
@@ -159,6 +159,7 @@ export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): 
     invalid: chance(random, settings.invalidRate ?? 0.06) ? pick(random, invalidKinds) : null,
     withdrawals: fork >= Fork.Shanghai && chance(random, 0.5) ? 1 + random.below(4) : 0,
     beaconRoots: fork >= Fork.Cancun && chance(random, 0.5),
+    wipes: fork < Fork.Cancun && chance(random, 0.2),
     blobRate: fork >= Fork.Cancun && chance(random, 0.3) ? pick(random, [0.05, 0.2, 0.5]) : 0,
     excessBlobGas: fork >= Fork.Cancun && chance(random, 0.5) ? BigInt(random.below(20_000_000)) : 0n,
   };
@@ -169,14 +170,12 @@ export function knobsJson(knobs: FuzzKnobs): Record<string, unknown> {
   return { ...knobs, fork: forkName(knobs.fork), baseFee: knobs.baseFee.toString(), excessBlobGas: knobs.excessBlobGas.toString() };
 }
 
-/** Kinds that do not call our (Cancun-compiled) contracts. */
-const ETHER_KINDS = new Set<TxKind>(["transfer", "relay", "beneficiary"]);
 
 /** Generates the block for `seed`: knobs drawn from it except what `settings` fixes. */
 export async function fuzzBlock(seed: number, settings: FuzzSettings = {}): Promise<FuzzBlock> {
   const random = new SeededRandom(seed);
   const knobs = randomKnobs(random, settings);
-  const builder = new BlockBuilder(random, knobs, await fuzzTemplate(), seed);
+  const builder = new BlockBuilder(random, knobs, await fuzzTemplate(evmTarget(knobs.fork)), seed);
   return builder.build();
 }
 
@@ -202,29 +201,38 @@ const COUNTERS = 4;
 const FAR_DEADLINE = 1n << 64n;
 const POOL_FEE = 3000;
 
-let templatePromise: Promise<FuzzTemplate> | undefined;
-
-function fuzzTemplate(): Promise<FuzzTemplate> {
-  templatePromise ??= buildTemplate();
-  return templatePromise;
+/** Before Shanghai there is no PUSH0: our contracts compiled for Paris. */
+function evmTarget(fork: Fork): EvmTarget {
+  return fork >= Fork.Shanghai ? "cancun" : "paris";
 }
 
-async function buildTemplate(): Promise<FuzzTemplate> {
+const templates = new Map<EvmTarget, Promise<FuzzTemplate>>();
+
+function fuzzTemplate(target: EvmTarget): Promise<FuzzTemplate> {
+  let template = templates.get(target);
+  if (template === undefined) {
+    template = buildTemplate(target);
+    templates.set(target, template);
+  }
+  return template;
+}
+
+async function buildTemplate(target: EvmTarget): Promise<FuzzTemplate> {
   const world = new MockWorld();
-  const uniswap = await uniswapScenario(POOLS, { pools: "many", namespace: "fuzz/uniswap" });
+  const uniswap = await uniswapScenario(POOLS, { pools: "many", namespace: "fuzz/uniswap", target });
   world.merge(uniswap.world);
   const pools = uniswap.poolOfTx.slice(0, POOLS);
   const counters: Hex[] = [];
   for (let index = 0; index < COUNTERS; index++) {
-    const deployed = await deployContract(`fuzz/counter-${index}`, "Counter");
+    const deployed = await deployContract(`fuzz/counter-${index}`, "Counter", "", target);
     world.merge(deployed.world);
     counters.push(deployed.address);
   }
-  const probe = await deployContract("fuzz/probe", "CoinbaseProbe");
+  const probe = await deployContract("fuzz/probe", "CoinbaseProbe", "", target);
   world.merge(probe.world);
   const payouts: Hex[] = [];
   for (let index = 0; index < 2; index++) {
-    const deployed = await deployContract(`fuzz/payout-${index}`, "Payout");
+    const deployed = await deployContract(`fuzz/payout-${index}`, "Payout", "", target);
     world.merge(deployed.world);
     payouts.push(deployed.address);
   }
@@ -232,7 +240,7 @@ async function buildTemplate(): Promise<FuzzTemplate> {
   const oldChildren: Hex[] = [];
   for (let index = 0; index < 2; index++) {
     const namespace = `fuzz/factory-${index}`;
-    const deployed = await deployContract(namespace, "SelfDestructFactory");
+    const deployed = await deployContract(namespace, "SelfDestructFactory", "", target);
     // Two children spawned before the block: self-destructing them later is the pre-Cancun
     // storage wipe (a fallback of the parallel engine) or, from Cancun, only a transfer.
     const vm = await ReferenceVm.fromWorld(deployed.world);
@@ -450,7 +458,7 @@ class BlockBuilder {
           this.add({ kind, from: funder, to: created, gas: TRANSFER_GAS, value: this.value() });
         }
         const gas = this.chance(0.1) ? 60_000n : 200_000n;
-        this.add({ kind, from, to: null, gas, input: artifact("Counter").bytecode });
+        this.add({ kind, from, to: null, gas, input: artifact("Counter", evmTarget(this.knobs.fork)).bytecode });
         this.counters.push(created);
         return;
       }
@@ -461,7 +469,10 @@ class BlockBuilder {
     const kind = "create-destroy";
     const factory = hot ? this.template.factories[0] : this.pick(this.template.factories);
     const from = this.sender(hot);
-    const roll = this.random.next();
+    let roll = this.random.next();
+    // Before Cancun, destroying a child that holds storage makes the engine fall back to
+    // sequential execution for the whole block: only in blocks that allow it.
+    if (roll >= 0.6 && this.knobs.fork < Fork.Cancun && !this.knobs.wipes) roll = 0;
     if (roll < 0.25) {
       this.nextChild(factory);
       this.add({ kind, from, to: factory, gas: FACTORY_GAS, value: GWEI, input: encodeCall("spawnAndDestroy()") });
