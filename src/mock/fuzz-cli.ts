@@ -86,7 +86,14 @@ async function replay(dir: string): Promise<number> {
   const about = existsSync(aboutFile) ? (JSON.parse(readFileSync(aboutFile, "utf8")) as { workers?: number; delayMicros?: number }) : {};
   const workers = integer("workers", v.workers, about.workers ?? 2, 1, 64);
   const runs = integer("runs", v.runs, 10, 1);
-  const { block, storage } = loadBlockDir(dir);
+  let loaded: ReturnType<typeof loadBlockDir>;
+  try {
+    loaded = loadBlockDir(dir);
+  } catch (error) {
+    if (error instanceof InputError) fail(error.message);
+    throw error;
+  }
+  const { block, storage } = loaded;
   let failed = 0;
   try {
     for (let run = 1; run <= runs; run++) {
@@ -101,6 +108,7 @@ async function replay(dir: string): Promise<number> {
   console.log(`${dir}: ${failed} of ${runs} parallel runs differ from sequential`);
   return failed > 0 ? 1 : 0;
 }
+
 const seed = integer("seed", v.seed, Math.floor(Math.random() * 2 ** 32), 0);
 const blocks = integer("blocks", v.blocks, 100, 1);
 const from = integer("from", v.from, 0, 0);
