@@ -8,7 +8,7 @@ export PATH := $(dir $(BUN)):$(PATH)
 NATIVE_LIB := native/build/libpevm_native.so
 BLOCK ?= data/mainnet/blocks/19932703
 
-.PHONY: all setup deps native run test bench bench-quick typecheck clean
+.PHONY: all setup deps native run test bench bench-quick typecheck pack clean
 
 all: setup
 
@@ -51,5 +51,9 @@ bench-quick: setup
 typecheck: deps
 	$(BUN) x tsc -p tsconfig.json
 
+# The package tarball (pevm-<version>.tgz): declarations and the bundled worker are built first (prepack).
+pack: deps
+	$(BUN) pm pack
+
 clean:
-	rm -rf native/build .tools node_modules
+	rm -rf native/build .tools node_modules dist

@@ -7,13 +7,14 @@
  */
 import { closeEngines, forkName, loadBlockDir, receiptsRoot, type BlockResult } from "../src/index.ts";
 import { Fork } from "../src/chain/forks.ts";
-import { shareBlock, shareStorage } from "../src/parallel/engine.ts";
+import { shareBlock, shareStorage } from "../src/parallel/prepare.ts";
+import { heaviestBlocks } from "./evm-ceiling.ts";
 import { blockDirOf, corpusBlockNumbers } from "./peer/corpus.ts";
 import { checkPeerRun, loadPeerBlock, runPeerBlock } from "./peer/ethereumjs-vm.ts";
 import { measureModes, runMode, sameResult, type ModeSummary, type PevmMode } from "./report/measure.ts";
 import { collectGarbage, geometricMean, median, mgasPerSecond, ratio, sum, timed } from "./report/stats.ts";
 
-export const CORPUS_MODES: readonly PevmMode[] = ["sequential", "parallel", "auto"];
+export const CORPUS_MODES: readonly PevmMode[] = ["sequential", "parallel", "parallel1", "auto"];
 
 export interface EthereumjsSummary {
   runsMs: number[];
@@ -55,7 +56,7 @@ export interface CorpusBlockResult {
   modes: Record<PevmMode, ModeSummary>;
   ethereumjs: EthereumjsSummary | null;
   /** Ratios of median times: sequential over parallel / auto; ethereumjs (less state root) over sequential. */
-  speedup: { parallel: number; auto: number; sequentialOverEthereumjs: number | null };
+  speedup: { parallel: number; parallel1: number; auto: number; sequentialOverEthereumjs: number | null };
 }
 
 export interface CorpusOptions {
@@ -154,6 +155,7 @@ export async function measureCorpusBlock(number: number, options: CorpusOptions)
     ethereumjs,
     speedup: {
       parallel: ratio(modes.sequential.medianMs, modes.parallel.medianMs),
+      parallel1: ratio(modes.sequential.medianMs, modes.parallel1.medianMs),
       auto: ratio(modes.sequential.medianMs, modes.auto.medianMs),
       sequentialOverEthereumjs: ethereumjs === null ? null : ratio(ethereumjs.medianMsWithoutStateRoot, modes.sequential.medianMs),
     },
@@ -164,15 +166,20 @@ export interface CorpusTotals {
   blocks: number;
   gas: number;
   /** Sums of per-block medians. */
-  ms: { sequential: number; parallel: number; auto: number; ethereumjs: number | null; ethereumjsWithStateRoot: number | null };
-  mgasPerSecond: { sequential: number; parallel: number; auto: number; ethereumjs: number | null };
+  ms: { sequential: number; parallel: number; parallel1: number; auto: number; ethereumjs: number | null; ethereumjsWithStateRoot: number | null };
+  mgasPerSecond: { sequential: number; parallel: number; parallel1: number; auto: number; ethereumjs: number | null };
   /** Total time over total time: big blocks weigh more. */
-  speedupOfTotals: { parallel: number; auto: number; sequentialOverEthereumjs: number | null };
+  speedupOfTotals: { parallel: number; parallel1: number; auto: number; sequentialOverEthereumjs: number | null };
   /** Geometric mean of per-block ratios: every block weighs the same. */
-  geometricMeanSpeedup: { parallel: number; auto: number; sequentialOverEthereumjs: number | null };
+  geometricMeanSpeedup: { parallel: number; parallel1: number; auto: number; sequentialOverEthereumjs: number | null };
+  /** Speedup of totals over the 15 corpus blocks with the most gas (those measured). */
+  heaviest: { blocks: number[]; parallel: number; auto: number };
   slowestParallelBlock: { number: number; speedup: number };
+  slowestAutoBlock: { number: number; speedup: number };
   /** Blocks where 2 workers were slower than 0.95x sequential. */
   parallelBelow095: number[];
+  /** Blocks where the automatic choice was slower than 0.95x sequential. */
+  autoBelow095: number[];
   /** Blocks the automatic choice ran sequentially, with its reason. */
   autoSequential: { number: number; reason: string }[];
   loadMs: number;
@@ -183,7 +190,7 @@ export interface CorpusTotals {
   failed: number[];
 }
 
-export function corpusTotals(blocks: CorpusBlockResult[]): CorpusTotals {
+export function corpusTotals(blocks: CorpusBlockResult[], heaviest: number[] = []): CorpusTotals {
   const total = (mode: PevmMode) => sum(blocks.map((b) => b.modes[mode].medianMs));
   const withEthereumjs = blocks.every((b) => b.ethereumjs !== null) && blocks.length > 0;
   const ethereumjs = withEthereumjs ? sum(blocks.map((b) => b.ethereumjs!.medianMsWithoutStateRoot)) : null;
@@ -191,11 +198,15 @@ export function corpusTotals(blocks: CorpusBlockResult[]): CorpusTotals {
   const ms = {
     sequential: total("sequential"),
     parallel: total("parallel"),
+    parallel1: total("parallel1"),
     auto: total("auto"),
     ethereumjs,
     ethereumjsWithStateRoot: withEthereumjs ? sum(blocks.map((b) => b.ethereumjs!.medianMs)) : null,
   };
   const slowest = blocks.reduce((worst, b) => (b.speedup.parallel < worst.speedup.parallel ? b : worst), blocks[0]);
+  const slowestAuto = blocks.reduce((worst, b) => (b.speedup.auto < worst.speedup.auto ? b : worst), blocks[0]);
+  const heavy = blocks.filter((b) => heaviest.includes(b.number));
+  const heavyTotal = (mode: PevmMode) => sum(heavy.map((b) => b.modes[mode].medianMs));
   return {
     blocks: blocks.length,
     gas,
@@ -203,21 +214,31 @@ export function corpusTotals(blocks: CorpusBlockResult[]): CorpusTotals {
     mgasPerSecond: {
       sequential: mgasPerSecond(gas, ms.sequential),
       parallel: mgasPerSecond(gas, ms.parallel),
+      parallel1: mgasPerSecond(gas, ms.parallel1),
       auto: mgasPerSecond(gas, ms.auto),
       ethereumjs: ethereumjs === null ? null : mgasPerSecond(gas, ethereumjs),
     },
     speedupOfTotals: {
       parallel: ratio(ms.sequential, ms.parallel),
+      parallel1: ratio(ms.sequential, ms.parallel1),
       auto: ratio(ms.sequential, ms.auto),
       sequentialOverEthereumjs: ethereumjs === null ? null : ratio(ethereumjs, ms.sequential),
     },
     geometricMeanSpeedup: {
       parallel: geometricMean(blocks.map((b) => b.speedup.parallel)),
+      parallel1: geometricMean(blocks.map((b) => b.speedup.parallel1)),
       auto: geometricMean(blocks.map((b) => b.speedup.auto)),
       sequentialOverEthereumjs: withEthereumjs ? geometricMean(blocks.map((b) => b.speedup.sequentialOverEthereumjs!)) : null,
     },
+    heaviest: {
+      blocks: heavy.map((b) => b.number),
+      parallel: ratio(heavyTotal("sequential"), heavyTotal("parallel")),
+      auto: ratio(heavyTotal("sequential"), heavyTotal("auto")),
+    },
     slowestParallelBlock: { number: slowest?.number ?? 0, speedup: slowest?.speedup.parallel ?? Number.NaN },
+    slowestAutoBlock: { number: slowestAuto?.number ?? 0, speedup: slowestAuto?.speedup.auto ?? Number.NaN },
     parallelBelow095: blocks.filter((b) => b.speedup.parallel < 0.95).map((b) => b.number),
+    autoBelow095: blocks.filter((b) => b.speedup.auto < 0.95).map((b) => b.number),
     autoSequential: blocks
       .filter((b) => b.modes.auto.mode.mode === "sequential")
       .map((b) => ({ number: b.number, reason: b.modes.auto.mode.reason ?? "forced" })),
@@ -232,15 +253,21 @@ export function corpusTotals(blocks: CorpusBlockResult[]): CorpusTotals {
 
 export async function measureCorpus(options: CorpusOptions, onBlock: (done: number, of: number, result: CorpusBlockResult) => void = () => {}) {
   const all = await corpusBlockNumbers();
-  // Quick runs take every second block (in number order: still every era), so they stay short.
-  const numbers = options.blocks && options.blocks.length > 0 ? options.blocks : options.everySecondBlock ? all.filter((_, i) => i % 2 === 0) : all;
+  const heaviest = await heaviestBlocks();
+  // Quick runs take every second block (in number order: still every era) and the 15 heaviest.
+  const numbers =
+    options.blocks && options.blocks.length > 0
+      ? options.blocks
+      : options.everySecondBlock
+        ? all.filter((n, i) => i % 2 === 0 || heaviest.includes(n))
+        : all;
   const blocks: CorpusBlockResult[] = [];
   for (const number of numbers) {
     const result = await measureCorpusBlock(number, options);
     blocks.push(result);
     onBlock(blocks.length, numbers.length, result);
   }
-  return { options, blocks, totals: corpusTotals(blocks) };
+  return { options, blocks, totals: corpusTotals(blocks, heaviest) };
 }
 
 export type CorpusReport = Awaited<ReturnType<typeof measureCorpus>>;
@@ -251,6 +278,7 @@ export function describeCorpusBlock(done: number, of: number, b: CorpusBlockResu
   return (
     `corpus ${done}/${of} ${b.number} (${b.txs} txs, ${(b.gas / 1e6).toFixed(1)} Mgas): ` +
     `seq ${m.sequential.medianMs.toFixed(1)} ms, par2 ${m.parallel.medianMs.toFixed(1)} ms (${b.speedup.parallel.toFixed(2)}x), ` +
+    `par1 ${m.parallel1.medianMs.toFixed(1)} ms (${b.speedup.parallel1.toFixed(2)}x), ` +
     `auto ${m.auto.medianMs.toFixed(1)} ms (${m.auto.mode.mode})${ejs}${b.ok ? "" : " MISMATCH"}`
   );
 }

@@ -5,8 +5,8 @@
  *   bun bench/gigagas.ts [--scale 0.1] [--runs K]
  */
 import { closeEngines, loadPreState, parseBlock, type BlockResult } from "../src/index.ts";
-import { shareBlock, shareStorage } from "../src/parallel/engine.ts";
-import { erc20Transfers, rawTransfers, uniswapSwaps, type MockBlock } from "../src/mock/index.ts";
+import { shareBlock, shareStorage } from "../src/parallel/prepare.ts";
+import { erc20Transfers, rawTransfers, uniswapSwaps, type MockBlock } from "../test/mock/index.ts";
 import { measureModes, runMode, sameResult, type ModeSummary, type PevmMode } from "./report/measure.ts";
 import { ratio, timed } from "./report/stats.ts";
 

@@ -1,65 +1,97 @@
 /**
  * pevm: execute an Ethereum block, sequentially or in parallel (Block-STM over Bun Workers),
  * with the same results either way.
+ *
+ *   import { executeBlock, loadBlockDir } from "pevm";
+ *   const { block, storage } = loadBlockDir("path/to/block-dir");
+ *   const result = await executeBlock(block, storage);
+ *
+ * A process that uses pevm exits by itself: idle workers do not keep it alive.
  */
-import type { Block } from "./chain/types.ts";
+import type { BlockInput } from "./chain/input.ts";
+import {
+  checkWorkerCount,
+  executeBlock as executeInternal,
+  executeWith,
+  type BlockResult,
+  type PevmOptions,
+} from "./execute.ts";
+import { ParallelEngine } from "./parallel/engine.ts";
+import { defaultWorkerCount } from "./parallel/registry.ts";
+import type { AsyncStorage } from "./state/missing.ts";
 import type { Storage } from "./state/types.ts";
-import { chooseExecution } from "./parallel/auto.ts";
-import { defaultWorkerCount, engineFor, type ParallelOptions, type ParallelStats } from "./parallel/engine.ts";
-import { executeBlockSequential, type BlockResult, type ExecuteOptions } from "./vm/block.ts";
 
-export interface PevmOptions extends ParallelOptions {
-  /** Forces the parallel engine with exactly this many workers, even for a tiny block. */
-  workers?: number;
-  /** Execute on the calling thread, one transaction after another. */
-  sequential?: boolean;
+/**
+ * Executes `block` on the pre-state `storage` and returns receipts, gas, logs bloom and the
+ * state changes. `block` is our parsed Block, a JSON-RPC `eth_getBlockByNumber(n, true)`
+ * result as it comes, or a viem block (bigint fields).
+ * With no options pevm chooses per block between sequential and parallel execution (and says
+ * why in `result.mode.reason`); parallel engines are started on first use and shared.
+ * Throws InputError for malformed input (file, field and value), InvalidTransactionError for
+ * an invalid block (transaction index and reason; the same in every mode).
+ * An AsyncStorage (a pre-state fetched as it is read, e.g. from a node) runs sequentially only.
+ */
+export function executeBlock(block: BlockInput, storage: Storage | AsyncStorage, options: PevmOptions = {}): Promise<BlockResult> {
+  return executeInternal(block, storage, options);
+}
+
+/**
+ * A parallel engine of its own (its own worker pool), for callers that want to control its
+ * lifetime: `await using pevm = await Pevm.start({ workers: 4 })` stops it at the end of the
+ * scope. Blocks too small for parallel execution still run sequentially unless `parallel` is set.
+ */
+export class Pevm implements AsyncDisposable {
+  private constructor(private readonly engine: ParallelEngine) {}
+
+  /** Starts `workers` workers (default: one per CPU this process may use). */
+  static async start(options: { workers?: number } = {}): Promise<Pevm> {
+    const workers = options.workers === undefined ? defaultWorkerCount() : checkWorkerCount(options.workers, "workers");
+    return new Pevm(await ParallelEngine.start(workers));
+  }
+
+  get workers(): number {
+    return this.engine.workers;
+  }
+
   /**
-   * With neither `workers` nor `sequential`: the automatic choice uses at most this many
-   * workers (default: the CPUs this process may use) and runs small or chain-like blocks
-   * sequentially.
+   * As `executeBlock`, on this engine. `parallel: true` runs even a tiny block on the workers;
+   * `sequential: true` runs on the calling thread.
    */
-  maxWorkers?: number;
-}
-
-export interface ExecutionMode {
-  mode: "sequential" | "parallel";
-  workers: number;
-  /** Why the automatic choice went the way it did (undefined when forced). */
-  reason?: string;
-}
-
-/** Executes `block` on the pre-state `storage`. Throws InvalidTransactionError for an invalid block. */
-export async function executeBlock(
-  block: Block,
-  storage: Storage,
-  options: PevmOptions = {},
-): Promise<BlockResult & { stats?: ParallelStats; mode: ExecutionMode }> {
-  if (options.sequential) {
-    return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0 } };
+  executeBlock(block: BlockInput, storage: Storage, options: Omit<PevmOptions, "workers" | "maxWorkers"> & { parallel?: boolean } = {}): Promise<BlockResult> {
+    const { parallel, ...rest } = options;
+    const sized = parallel ? { ...rest, workers: this.engine.workers } : { ...rest, maxWorkers: this.engine.workers };
+    return executeWith(() => Promise.resolve(this.engine), block, storage, sized);
   }
-  let workers = options.workers ?? 0;
-  let reason: string | undefined;
-  if (workers <= 0) {
-    const available = Math.max(1, Math.min(options.maxWorkers ?? defaultWorkerCount(), defaultWorkerCount()));
-    const decision = chooseExecution(block, available);
-    reason = decision.reason;
-    if (!decision.parallel) {
-      return { ...(await executeBlockSequential(block, storage, options)), mode: { mode: "sequential", workers: 0, reason } };
-    }
-    workers = available;
+
+  /** Stops the workers; resolves once they have exited. */
+  close(): Promise<void> {
+    return this.engine.close();
   }
-  const engine = await engineFor(workers);
-  return { ...(await engine.execute(block, storage, options)), mode: { mode: "parallel", workers, reason } };
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
-export { closeEngines, ParallelEngine, type ParallelStats } from "./parallel/engine.ts";
+export { MAX_WORKERS, prepareEngine, type BlockResult, type ExecutionMode, type PevmOptions, type Receipt } from "./execute.ts";
+export type { BlockInput, RpcBlock } from "./chain/input.ts";
+export type { ParallelStats } from "./parallel/engine.ts";
+export { closeEngines, defaultWorkerCount } from "./parallel/registry.ts";
+export { setWorkerScript } from "./parallel/worker-script.ts";
 
 export { Fork, forkName, mainnetFork, parseForkName } from "./chain/forks.ts";
-export { InputError, InvalidTransactionError } from "./chain/errors.ts";
-export { logsHash, receiptsRoot, type Log, type Receipt } from "./chain/receipts.ts";
-export type { Block, BlockHeader, Transaction } from "./chain/types.ts";
+export { InputError, InvalidTransactionError, type InvalidTxReason } from "./chain/errors.ts";
+export { logsHash, receiptsRoot, type Log } from "./chain/receipts.ts";
+export type { AccessListItem, AddressHex as Address, Block, BlockHeader, Hex, Transaction, Withdrawal } from "./chain/types.ts";
 export { parseBlock } from "./chain/json.ts";
-export { loadBlockDir, loadPreState, type LoadedBlock } from "./state/corpus.ts";
-export { MemoryStorage } from "./state/memory.ts";
+export { loadBlockDir, loadPreState, type LoadedBlock, type LoadOptions } from "./state/corpus.ts";
+export { MemoryStorage, type MemoryAccount } from "./state/memory.ts";
+export { CachedStorage } from "./state/cached-storage.ts";
+export { isAsyncStorage, MissingState, type AsyncStorage, type StateKey } from "./state/missing.ts";
+export { executeBlockOnAsyncStorage, type AsyncExecution } from "./vm/block-async.ts";
+export { fetchBlock, parseBlockId, type BlockId, type FetchOptions, type FetchResult } from "./fetch/fetch.ts";
+export { RpcClient, RpcError, type RpcErrorKind, type RpcOptions } from "./fetch/rpc.ts";
+export { RpcStorage } from "./fetch/sources.ts";
+export { stateRoot } from "./state/state-root.ts";
 export { EMPTY_CODE_HASH, type AccountChange, type AccountInfo, type StateChanges, type Storage } from "./state/types.ts";
-export type { BlockResult, ExecuteOptions } from "./vm/block.ts";
+export type { ExecuteOptions } from "./vm/block.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { decodeBlock, encodeBlock, SharedBlockView } from "../src/chain/block-codec.ts";
+import { decodeBlock, encodeBlock, SharedBlockView } from "../src/parallel/block-codec.ts";
 import type { Block, Hex } from "../src/chain/types.ts";
 import { loadBlock, pseudoRandomAddress, syntheticMainnetLikeBlock, syntheticTransferBlock } from "./fixtures/shared-corpus.ts";
 import type { SharedWorkerRequest } from "./fixtures/shared-worker.ts";

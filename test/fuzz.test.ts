@@ -1,5 +1,5 @@
 /**
- * The differential fuzzer's slice of the suite: 200 seeded random blocks (src/mock/fuzz.ts),
+ * The differential fuzzer's slice of the suite: 200 seeded random blocks (test/mock/fuzz.ts),
  * each run sequentially and with a random worker count (1-8), must agree on everything
  * (receipts, gas, bloom, post-state, or the same InvalidTransactionError). The seed is fixed
  * so that the suite is reproducible; `bun run fuzz --seed S --blocks N` soaks other seeds.
@@ -7,8 +7,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeEngines } from "../src/index.ts";
-import { DEFAULT_MAX_TXS, TX_KINDS } from "../src/mock/fuzz.ts";
-import { replayCommands, runFuzz } from "../src/mock/fuzz-run.ts";
+import { DEFAULT_MAX_TXS, TX_KINDS } from "./mock/fuzz.ts";
+import { replayCommands, runFuzz } from "./mock/fuzz-run.ts";
 import { ENGINE_CLOSE_TIMEOUT_MS } from "./support/parallel.ts";
 
 const SEED = 20_261_201;

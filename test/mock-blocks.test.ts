@@ -7,11 +7,11 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeWord, encodeCall } from "../src/mock/abi.ts";
-import { ETHER } from "../src/mock/accounts.ts";
-import { MOCK_BASE_FEE, MOCK_GAS_PRICE, MOCK_MAX_FEE, toMockBlock, upfrontCost } from "../src/mock/block.ts";
-import { ReferenceVm, type TxOutcome } from "../src/mock/evm.ts";
-import { MOCK_KINDS, mockKind, writeMockBlock, type MockBlock } from "../src/mock/index.ts";
+import { decodeWord, encodeCall } from "./mock/abi.ts";
+import { ETHER } from "./mock/accounts.ts";
+import { MOCK_BASE_FEE, MOCK_GAS_PRICE, MOCK_MAX_FEE, toMockBlock, upfrontCost } from "./mock/block.ts";
+import { ReferenceVm, type TxOutcome } from "./mock/evm.ts";
+import { MOCK_KINDS, mockKind, writeMockBlock, type MockBlock } from "./mock/index.ts";
 import {
   coinbaseProbeScenario,
   counterScenario,
@@ -20,12 +20,12 @@ import {
   PAYOUT_AMOUNT,
   RELAY_AMOUNT,
   relayFunds,
-} from "../src/mock/kinds/contracts.ts";
-import { erc20Scenario } from "../src/mock/kinds/erc20.ts";
-import { mixedScenario } from "../src/mock/kinds/mixed.ts";
-import { rawTransfers, rawTransfersHot, TRANSFER_GAS } from "../src/mock/kinds/raw-transfers.ts";
-import { uniswapScenario } from "../src/mock/kinds/uniswap.ts";
-import type { Hex } from "../src/mock/types.ts";
+} from "./mock/kinds/contracts.ts";
+import { erc20Scenario } from "./mock/kinds/erc20.ts";
+import { mixedScenario } from "./mock/kinds/mixed.ts";
+import { rawTransfers, rawTransfersHot, TRANSFER_GAS } from "./mock/kinds/raw-transfers.ts";
+import { uniswapScenario } from "./mock/kinds/uniswap.ts";
+import type { Hex } from "./mock/types.ts";
 
 /** Generous: the machine is shared and executing through @ethereumjs/vm is slow. */
 const SLOW = 120_000;

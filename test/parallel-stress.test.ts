@@ -7,7 +7,8 @@
  * replays the same worker counts and delay bounds (thread timing itself is not replayable).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { closeEngines, executeBlock } from "../src/index.ts";
+import { executeBlock } from "../src/execute.ts";
+import { closeEngines } from "../src/index.ts";
 import { describeDifferences } from "./support/compare.ts";
 import { FallbackLog } from "./support/fallbacks.ts";
 import { loadMainnetBlock } from "./support/mainnet.ts";

@@ -5,7 +5,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@ethereumjs/util";
 import type { AddressHex, Hex } from "../src/chain/types.ts";
 import { LocationKind, LocationTable, applyDelta } from "../src/mv/index.ts";
-import { chooseExecution } from "../src/parallel/auto.ts";
+import { AutoChooser, chooseExecution } from "../src/parallel/auto.ts";
 import { CodeStore } from "../src/parallel/code-store.ts";
 import { LocationIds } from "../src/parallel/location-ids.ts";
 import {
@@ -31,8 +31,8 @@ describe("values in the multi-version memory", () => {
       writeU256(v, words);
       expect(readU256(words)).toBe(v);
       let plain = 0n;
-      for (let i = 7; i >= 0; i--) plain = (plain << 32n) | BigInt(words[i]!);
-      expect(plain).toBe(v); // little-endian word order, as the DELTA addition expects
+      for (let i = 0; i < 8; i++) plain = (plain << 32n) | BigInt(words[i]!);
+      expect(plain).toBe(v); // big-endian word order, as every shared value (src/shm/words.ts)
     }
   });
 
@@ -105,6 +105,35 @@ describe("automatic choice", () => {
     expect(chooseExecution(block("46147"), 2)).toMatchObject({ parallel: false });
     expect(chooseExecution(block("13287210"), 2).reason).toContain("one sender sends");
     expect(chooseExecution(block("19932703"), 2)).toMatchObject({ parallel: true });
-    expect(chooseExecution(block("19932703"), 1)).toMatchObject({ parallel: false, reason: "one CPU" });
+    expect(chooseExecution(block("19932703"), 1)).toMatchObject({ parallel: false });
+    expect(chooseExecution(block("19932703"), 1).reason).toContain("one CPU");
+    expect(chooseExecution(block("19932703"), 2).reason).toMatch(/^parallel: 143 transactions from \d+ senders/);
+  });
+
+  test("accounts that conflicted in earlier runs make a block that calls them mostly run sequentially", () => {
+    const chooser = new AutoChooser();
+    const target = block("19932703");
+    expect(chooser.choose(target, 2).parallel).toBe(true);
+    // The recipients most of its transactions call, reported as conflicting by a parallel run.
+    const calls = new Map<string, number>();
+    for (const tx of target.transactions) if (tx.to) calls.set(tx.to, (calls.get(tx.to) ?? 0) + 1);
+    const conflicts = [...calls].map(([address]) => ({ address, count: target.transactions.length }));
+    chooser.learn(target, { executeMs: 100, executions: 150, reExecutions: 7, wallMs: 60, conflicts });
+    const decision = chooser.choose(target, 2);
+    expect(decision.parallel).toBe(false);
+    expect(decision.reason).toContain("conflicted in earlier blocks");
+  });
+
+  test("a size class whose parallel runs did not pay runs sequentially, one that paid stays parallel", () => {
+    const chooser = new AutoChooser();
+    const target = block("19932703");
+    // Useful execution time over wall time, less the slowdown of a worker beside another: ~0.6x.
+    for (let i = 0; i < 3; i++) chooser.learn(target, { executeMs: 100, executions: 143, reExecutions: 43, wallMs: 90, conflicts: [] });
+    expect(chooser.choose(target, 2)).toMatchObject({ parallel: false });
+    expect(chooser.choose(target, 2).reason).toContain("ran 0.");
+    const paying = new AutoChooser();
+    for (let i = 0; i < 3; i++) paying.learn(target, { executeMs: 200, executions: 143, reExecutions: 3, wallMs: 100, conflicts: [] });
+    expect(paying.choose(target, 2).parallel).toBe(true);
+    expect(paying.choose(target, 2).reason).toContain("similar blocks ran 1.");
   });
 });

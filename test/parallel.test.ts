@@ -5,10 +5,14 @@
  * block fail promptly and leaves the engine usable.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeEngines, executeBlock } from "../src/index.ts";
-import { MOCK_KINDS, mockKind } from "../src/mock/index.ts";
-import { engineFor } from "../src/parallel/engine.ts";
+import { executeBlock, executeWith } from "../src/execute.ts";
+import { closeEngines } from "../src/index.ts";
+import { MOCK_KINDS, mockKind } from "./mock/index.ts";
+import { ParallelEngine } from "../src/parallel/engine.ts";
+import { engineFor } from "../src/parallel/registry.ts";
+import type { AddressHex, Hex } from "../src/chain/types.ts";
 import type { LoadedBlock } from "../src/state/corpus.ts";
+import type { Storage } from "../src/state/types.ts";
 import { describeDifferences, resultDifferences } from "./support/compare.ts";
 import { FallbackLog } from "./support/fallbacks.ts";
 import { loadMainnetBlock, mainnetBlockNumbers } from "./support/mainnet.ts";
@@ -123,4 +127,64 @@ describe("blocks submitted while another runs", () => {
     expect(resultDifferences(firstSequential, firstParallel)).toEqual([]);
     expect(resultDifferences(secondSequential, secondParallel)).toEqual([]);
   }, BLOCK_TEST_TIMEOUT_MS);
+});
+
+describe("shared arenas too small for the block", () => {
+  test("the engine grows the multi-version memory and the code store and runs the block again, with the same result", async () => {
+    // 1/256 of the estimated capacities: locations, entries and arenas all overflow first;
+    // 256 bytes of code store cannot hold the contracts the create-destroy kind deploys.
+    const engine = await ParallelEngine.start(2, false, { arenaScale: 1 / 256, codeStoreBytes: 256 });
+    try {
+      const growths: number[] = [];
+      for (const loaded of [loadMainnetBlock(14029313), await loadMockBlock(mockKind("create-destroy"), 40)]) {
+        const sequential = await executeBlock(loaded.block, loaded.storage, { sequential: true });
+        const parallel = await within(executeWith(async () => engine, loaded.block, loaded.storage, { workers: 2 }), 120_000, "a block with small arenas");
+        expect(resultDifferences(sequential, parallel)).toEqual([]);
+        growths.push(parallel.stats!.arenaGrowths);
+      }
+      // The mainnet block overflows the memory arenas, the created contracts the code store.
+      expect(growths.every((n) => n > 0)).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  }, BLOCK_TEST_TIMEOUT_MS);
+});
+
+describe("a Storage that is not a MemoryStorage", () => {
+  /** The caller's own class: the engine cannot copy it, so workers ask this thread for each location. */
+  class DelegatingStorage implements Storage {
+    reads = 0;
+    constructor(private readonly inner: Storage) {}
+    account(address: AddressHex) {
+      this.reads++;
+      return this.inner.account(address);
+    }
+    code(codeHash: Hex) {
+      return this.inner.code(codeHash);
+    }
+    storage(address: AddressHex, slot: bigint) {
+      this.reads++;
+      return this.inner.storage(address, slot);
+    }
+    blockHash(number: bigint) {
+      return this.inner.blockHash(number);
+    }
+    hasStorage(address: AddressHex) {
+      return this.inner.hasStorage?.(address) ?? false;
+    }
+  }
+
+  for (const source of ["mainnet 19932703", "mainnet 14029313", "mock create-destroy", "mock coinbase-probe"]) {
+    test(`${source}: workers read it through the calling thread, and parallel == sequential with 1, 2, 3 workers`, async () => {
+      const [kind, name] = source.split(" ") as [string, string];
+      const loaded = kind === "mainnet" ? loadMainnetBlock(Number(name)) : await loadMockBlock(mockKind(name), 40);
+      const sequential = await executeBlock(loaded.block, loaded.storage, { sequential: true });
+      for (const workers of [1, 2, 3]) {
+        const storage = new DelegatingStorage(loaded.storage);
+        const parallel = await within(executeBlock(loaded.block, storage, { workers }), 120_000, `${source} with ${workers} workers`);
+        expect(resultDifferences(sequential, parallel)).toEqual([]);
+        expect(storage.reads).toBeGreaterThan(0);
+      }
+    }, BLOCK_TEST_TIMEOUT_MS);
+  }
 });

@@ -3,7 +3,7 @@ import { HALT_WORKER_ERROR, Scheduler } from "../src/scheduler/scheduler.ts";
 import type { SchedulerStats } from "../src/scheduler/stats.ts";
 import { TxStatus } from "../src/scheduler/status.ts";
 import { Task, TaskKind } from "../src/scheduler/task.ts";
-import { runWorkerLoop } from "../src/workers/loop.ts";
+import { runWorkerLoop } from "../src/scheduler/worker-loop.ts";
 import { WorkerPool } from "../src/workers/pool.ts";
 import type { CellJob } from "./fixtures/scheduler-worker.ts";
 import { CellExecutor, CellStore, makePrograms, newReadResult, runSequentially, type WorkloadParams } from "./fixtures/scheduler-workload.ts";

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AddressHex, Hex } from "../src/chain/types.ts";
 import { MemoryStorage } from "../src/state/memory.ts";
-import {
-  ACCOUNT_OUT_WORDS,
-  addressToWords,
-  bigintToWords,
-  bytesToWords,
-  NO_ACCOUNT,
-  SharedStorage,
-  wordsToAddress,
-  wordsToBigInt,
-  wordsToBytes,
-} from "../src/state/shared-storage.ts";
+import { addressToWords, bigintToWords, bytesToWords, wordsToAddress, wordsToBigInt, wordsToBytes } from "../src/shm/words.ts";
+import { ACCOUNT_OUT_WORDS, NO_ACCOUNT, SharedStorage } from "../src/state/shared-storage.ts";
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
 import { loadPreState, pseudoRandomAddress } from "./fixtures/shared-corpus.ts";
 import type { SharedWorkerRequest, StorageAnswers } from "./fixtures/shared-worker.ts";

@@ -4,7 +4,7 @@
 import { bench, do_not_optimize, group, run } from "mitata";
 import { Scheduler, type SchedulerDescriptor } from "../../src/scheduler/scheduler.ts";
 import { Task, TaskKind } from "../../src/scheduler/task.ts";
-import { type ExecOutcome, runWorkerLoop, type TxTaskExecutor } from "../../src/workers/loop.ts";
+import { type ExecOutcome, runWorkerLoop, type TxTaskExecutor } from "../../src/scheduler/worker-loop.ts";
 import { WorkerPool } from "../../src/workers/pool.ts";
 import { serveWorker } from "../../src/workers/serve.ts";
 

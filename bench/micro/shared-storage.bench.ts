@@ -3,10 +3,11 @@
 //   bun bench/micro/shared-storage.bench.ts storage    # lookups only
 //   bun bench/micro/shared-storage.bench.ts codec      # block transfer only
 import { bench, do_not_optimize, group, run, summary } from "mitata";
-import { decodeBlock, encodeBlock } from "../../src/chain/block-codec.ts";
+import { decodeBlock, encodeBlock } from "../../src/parallel/block-codec.ts";
 import type { AddressHex, Block } from "../../src/chain/types.ts";
 import { MemoryStorage } from "../../src/state/memory.ts";
-import { ACCOUNT_OUT_WORDS, addressToWords, bigintToWords, SharedStorage, wordsToAddress } from "../../src/state/shared-storage.ts";
+import { addressToWords, bigintToWords, wordsToAddress } from "../../src/shm/words.ts";
+import { ACCOUNT_OUT_WORDS, SharedStorage } from "../../src/state/shared-storage.ts";
 import { EMPTY_CODE_HASH } from "../../src/state/types.ts";
 import { loadPreState, pseudoRandomAddress, syntheticMainnetLikeBlock, syntheticTransferBlock } from "../../test/fixtures/shared-corpus.ts";
 import type { SharedWorkerReply, SharedWorkerRequest } from "../../test/fixtures/shared-worker.ts";

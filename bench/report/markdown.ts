@@ -21,7 +21,9 @@ function machineSection(r: BenchResults): string {
     `- Bun ${m.bunVersion} (${m.bunRevision.slice(0, 9)}), ${m.platform}; git ${m.gitCommit.slice(0, 10)}${m.gitDirty ? " + uncommitted changes" : ""}`,
     loadLine("at start", r.load.start),
     loadLine("at end", r.load.end),
-    `- A load average above ${m.cores} means other processes shared the cores: every ratio below is then pessimistic for parallel execution; compare with the ceiling.`,
+    r.load.start.loadAverage[0]! > 0.5
+      ? `- **This run started at a load average of ${r.load.start.loadAverage[0]} (above 0.5): other work shared the cores, and its ratios are not a headline.**`
+      : `- Started on a quiet machine (load average ${r.load.start.loadAverage[0]} at start).`,
   ]
     .filter((line) => line !== "")
     .join("\n");
@@ -37,7 +39,8 @@ function corpusSection(corpus: CorpusReport): string {
     ms(b.modes.sequential.medianMs),
     ms(b.modes.parallel.medianMs),
     times(b.speedup.parallel),
-    `${ms(b.modes.auto.medianMs)} ${b.modes.auto.mode.mode === "parallel" ? "(par)" : "(seq)"}`,
+    `${ms(b.modes.parallel1.medianMs)} (${times(b.speedup.parallel1)})`,
+    `${ms(b.modes.auto.medianMs)} ${b.modes.auto.mode.mode === "parallel" ? "(par)" : "(seq)"} ${times(b.speedup.auto)}`,
     ms(b.ethereumjs?.medianMsWithoutStateRoot),
     times(b.speedup.sequentialOverEthereumjs),
     String(median(b.modes.parallel.reExecutions) || 0),
@@ -46,14 +49,29 @@ function corpusSection(corpus: CorpusReport): string {
   ]);
   const t = totals;
   const summary = table(
-    ["", "sequential", "parallel (2 workers)", "auto", "ethereumjs (less state root)"],
+    ["", "sequential", "parallel (2 workers)", "parallel (1 worker)", "auto", "ethereumjs (less state root)"],
     [
-      ["total ms", ms(t.ms.sequential), ms(t.ms.parallel), ms(t.ms.auto), ms(t.ms.ethereumjs)],
-      ["total Mgas/s", mgas(t.mgasPerSecond.sequential), mgas(t.mgasPerSecond.parallel), mgas(t.mgasPerSecond.auto), mgas(t.mgasPerSecond.ethereumjs)],
-      ["speedup of totals (vs sequential)", "1.00x", times(t.speedupOfTotals.parallel), times(t.speedupOfTotals.auto), `sequential is ${times(t.speedupOfTotals.sequentialOverEthereumjs)} faster`],
-      ["geometric mean of per-block speedups", "1.00x", times(t.geometricMeanSpeedup.parallel), times(t.geometricMeanSpeedup.auto), `sequential is ${times(t.geometricMeanSpeedup.sequentialOverEthereumjs)} faster`],
+      ["total ms", ms(t.ms.sequential), ms(t.ms.parallel), ms(t.ms.parallel1), ms(t.ms.auto), ms(t.ms.ethereumjs)],
+      ["total Mgas/s", mgas(t.mgasPerSecond.sequential), mgas(t.mgasPerSecond.parallel), mgas(t.mgasPerSecond.parallel1), mgas(t.mgasPerSecond.auto), mgas(t.mgasPerSecond.ethereumjs)],
+      [
+        "speedup of totals (vs sequential)",
+        "1.00x",
+        times(t.speedupOfTotals.parallel),
+        times(t.speedupOfTotals.parallel1),
+        times(t.speedupOfTotals.auto),
+        `sequential is ${times(t.speedupOfTotals.sequentialOverEthereumjs)} faster`,
+      ],
+      [
+        "geometric mean of per-block speedups",
+        "1.00x",
+        times(t.geometricMeanSpeedup.parallel),
+        times(t.geometricMeanSpeedup.parallel1),
+        times(t.geometricMeanSpeedup.auto),
+        `sequential is ${times(t.geometricMeanSpeedup.sequentialOverEthereumjs)} faster`,
+      ],
+      [`speedup of totals, ${t.heaviest.blocks.length} heaviest blocks`, "1.00x", times(t.heaviest.parallel), "", times(t.heaviest.auto), ""],
     ],
-    ["l", "r", "r", "r", "r"],
+    ["l", "r", "r", "r", "r", "r"],
   );
   return [
     `## Mainnet corpus (${totals.blocks} blocks, ${grouped(totals.gas)} gas)`,
@@ -63,15 +81,17 @@ function corpusSection(corpus: CorpusReport): string {
       "Speedup = sequential ms / parallel ms; `seq vs ejs` = ethereumjs ms / sequential ms.",
     "",
     table(
-      ["block", "fork", "txs", "gas", "sequential ms", "parallel ms", "speedup", "auto ms", "ethereumjs ms", "seq vs ejs", "re-exec", "fallback", "checks"],
+      ["block", "fork", "txs", "gas", "sequential ms", "2 workers ms", "speedup", "1 worker ms", "auto ms", "ethereumjs ms", "seq vs ejs", "re-exec", "fallback", "checks"],
       rows,
-      ["r", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l", "l"],
+      ["r", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l", "l"],
     ),
     "",
     summary,
     "",
     `- slowest parallel block: ${totals.slowestParallelBlock.number} at ${times(totals.slowestParallelBlock.speedup)}; ` +
       `below 0.95x: ${totals.parallelBelow095.length === 0 ? "none" : totals.parallelBelow095.join(", ")}`,
+    `- slowest block under the automatic choice: ${totals.slowestAutoBlock.number} at ${times(totals.slowestAutoBlock.speedup)}; ` +
+      `below 0.95x: ${totals.autoBelow095.length === 0 ? "none" : totals.autoBelow095.join(", ")}`,
     `- auto ran sequentially: ${totals.autoSequential.length === 0 ? "none" : totals.autoSequential.map((a) => `${a.number} (${a.reason})`).join("; ")}`,
     `- engine fell back to sequential: ${totals.fallbacks.length === 0 ? "none" : totals.fallbacks.map((f) => `${f.number} (${f.reason})`).join("; ")}`,
     `- re-executions (sum of per-block medians, 2 workers): ${totals.reExecutions}`,
@@ -97,7 +117,7 @@ function gigagasSection(results: GigagasResult[]): string {
   return [
     `## Gigagas blocks${scale === 1 ? "" : ` (scale ${scale}: ${percent(scale)} of 1 Ggas)`}`,
     "",
-    "Mocked blocks on real contracts (src/mock). Generation, loading and the shared-memory copy are not timed.",
+    "Mocked blocks on real contracts (test/mock). Generation, loading and the shared-memory copy are not timed.",
     "",
     table(
       ["block", "txs", "gas", "sequential ms", "seq Mgas/s", "parallel ms", "par Mgas/s", "speedup", "re-exec", "checks"],
@@ -126,6 +146,27 @@ function ceilingSection(before?: CeilingReport, after?: CeilingReport): string {
   ].join("\n");
 }
 
+function evmCeilingSection(r: BenchResults): string {
+  const e = r.evmCeiling;
+  if (!e) return "";
+  return [
+    "## The EVM ceiling",
+    "",
+    `n Bun Workers each run pevm's sequential executor over the ${e.blocks.length} heaviest corpus blocks (their own copies, no Block-STM); ` +
+      "n workers do n times the work of one, so the ceiling is n × t(1) / t(n): what any parallel executor on this interpreter can get here. " +
+      `Median of ${e.repeats} interleaved rounds.`,
+    "",
+    table(
+      ["", ...e.workerCounts.map((n) => `${n} worker${n === 1 ? "" : "s"}`)],
+      [
+        ["round ms", ...e.workerCounts.map((n) => ms(e.medianMs[n]))],
+        ["ceiling", ...e.workerCounts.map((n) => times(e.ceiling[n]))],
+      ],
+      ["l", ...e.workerCounts.map(() => "r" as const)],
+    ),
+  ].join("\n");
+}
+
 function aimsSection(r: BenchResults): string {
   const lines = [
     "## Aims",
@@ -136,11 +177,19 @@ function aimsSection(r: BenchResults): string {
       ["l", "l", "l"],
     ),
   ];
+  if (r.ofEvmCeiling) {
+    const g = Object.entries(r.ofEvmCeiling.gigagas).map(([k, v]) => `${k} ${percent(v)}`).join(", ");
+    lines.push(
+      "",
+      `As a fraction of the 2-worker EVM ceiling: corpus total ${percent(r.ofEvmCeiling.corpusTotal)}, ` +
+        `the heaviest blocks ${percent(r.ofEvmCeiling.heaviest)}${g ? `; gigagas ${g}` : ""}.`,
+    );
+  }
   if (r.ofCeiling) {
     const g = Object.entries(r.ofCeiling.gigagas).map(([k, v]) => `${k} ${percent(v)}`).join(", ");
     lines.push(
       "",
-      `As a fraction of the 2-worker ceiling: corpus geometric mean ${percent(r.ofCeiling.corpusGeometricMean)}, ` +
+      `As a fraction of the alloc-free 2-worker ceiling: corpus geometric mean ${percent(r.ofCeiling.corpusGeometricMean)}, ` +
         `corpus total ${percent(r.ofCeiling.corpusTotal)}${g ? `; gigagas ${g}` : ""}.`,
     );
   }
@@ -163,6 +212,7 @@ export function renderMarkdown(r: BenchResults): string {
     aimsSection(r),
     r.corpus ? corpusSection(r.corpus) : "",
     r.gigagas ? gigagasSection(r.gigagas) : "",
+    evmCeilingSection(r),
     ceilingSection(r.ceiling.before, r.ceiling.after),
     microSection(r),
     r.corpus ? "![per-block speedup and Mgas/s](speedup.svg)" : "",

@@ -8,14 +8,15 @@ import type { Block } from "../../src/chain/types.ts";
 import type { Storage } from "../../src/state/types.ts";
 import { collectGarbage, median, mgasPerSecond, timed } from "./stats.ts";
 
-export type PevmMode = "sequential" | "parallel" | "auto";
+export type PevmMode = "sequential" | "parallel" | "parallel1" | "auto";
 
-/** The parallel mode is pinned at 2 workers; "auto" lets executeBlock choose. */
+/** "parallel" is pinned at 2 workers, "parallel1" at one (the engine's own overhead); "auto" lets executeBlock choose. */
 export const PARALLEL_WORKERS = 2;
 
 export const MODE_OPTIONS: Record<PevmMode, PevmOptions> = {
   sequential: { sequential: true },
   parallel: { workers: PARALLEL_WORKERS },
+  parallel1: { workers: 1 },
   auto: {},
 };
 
@@ -61,7 +62,7 @@ function emptySummary(): ModeSummary {
     medianMs: 0,
     medianCpuMs: 0,
     mgasPerSecond: 0,
-    mode: { mode: "sequential", workers: 0 },
+    mode: { mode: "sequential", workers: 0, reason: "not run" },
     reExecutions: [],
     validationAborts: [],
     dependencyWaits: [],

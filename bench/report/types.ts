@@ -1,5 +1,6 @@
 /** The shape of bench/results/latest.json: everything one `bun run bench` measured. */
 import type { CeilingReport } from "../ceiling.ts";
+import type { EvmCeilingReport } from "../evm-ceiling.ts";
 import type { CorpusReport } from "../corpus.ts";
 import type { GigagasResult } from "../gigagas.ts";
 import type { LoadSample, MachineInfo } from "./machine.ts";
@@ -27,11 +28,15 @@ export interface BenchResults {
   load: { start: LoadSample; end?: LoadSample };
   /** Measured before and after the rest, to show how the machine's capacity drifted. */
   ceiling: { before?: CeilingReport; after?: CeilingReport };
+  /** n workers each running the sequential executor on the heaviest corpus blocks (evm-ceiling.ts). */
+  evmCeiling?: EvmCeilingReport;
   corpus?: CorpusReport;
   gigagas?: GigagasResult[];
   micro?: MicroResult[];
   /** pevm's speedups divided by the 2-worker ceiling (mean of before and after). */
   ofCeiling?: { corpusGeometricMean: number; corpusTotal: number; gigagas: Record<string, number> };
+  /** The same, divided by the 2-worker EVM ceiling instead (the heaviest blocks' speedup too). */
+  ofEvmCeiling?: { corpusTotal: number; heaviest: number; gigagas: Record<string, number> };
   aims: AimCheck[];
   wallSeconds: number;
 }

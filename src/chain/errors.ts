@@ -40,7 +40,7 @@ export class InvalidTransactionError extends Error {
   constructor(
     readonly txIndex: number,
     readonly reason: InvalidTxReason,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`transaction ${txIndex}: ${reason}: ${detail}`);
   }

@@ -44,11 +44,21 @@ export function orBloom(into: Uint8Array, bloom: Uint8Array): void {
   for (let i = 0; i < 256; i++) into[i]! |= bloom[i]!;
 }
 
+/** What the consensus encoding of a receipt needs; the bloom as bytes or as hex (public results). */
+export interface EncodableReceipt {
+  type: number;
+  status: 0 | 1;
+  cumulativeGasUsed: bigint;
+  logs: Log[];
+  logsBloom: Uint8Array | Hex;
+}
+
 /** The consensus encoding of a receipt (EIP-2718 typed envelope after Berlin). */
-export function encodeReceipt(r: Receipt, postStateRoot?: Uint8Array): Uint8Array {
+export function encodeReceipt(r: EncodableReceipt, postStateRoot?: Uint8Array): Uint8Array {
   const logs = r.logs.map((l) => [l.address, l.topics, l.data]);
   const first = postStateRoot ?? (r.status === 1 ? Uint8Array.of(1) : new Uint8Array(0));
-  const body = RLP.encode([first, bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logsBloom, logs]);
+  const bloom = typeof r.logsBloom === "string" ? hexToBytes(r.logsBloom) : r.logsBloom;
+  const body = RLP.encode([first, bigIntToUnpaddedBytes(r.cumulativeGasUsed), bloom, logs]);
   if (r.type === 0) return body;
   const typed = new Uint8Array(body.length + 1);
   typed[0] = r.type;
@@ -57,7 +67,7 @@ export function encodeReceipt(r: Receipt, postStateRoot?: Uint8Array): Uint8Arra
 }
 
 /** Root of the trie of rlp(index) -> encoded receipt. Only meaningful from Byzantium on. */
-export async function receiptsRoot(receipts: Receipt[]): Promise<Hex> {
+export async function receiptsRoot(receipts: readonly EncodableReceipt[]): Promise<Hex> {
   const trie = new MerklePatriciaTrie();
   for (let i = 0; i < receipts.length; i++) {
     await trie.put(RLP.encode(i), encodeReceipt(receipts[i]!));

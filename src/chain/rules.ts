@@ -19,6 +19,8 @@ export const BLOB_VERSION_KZG = 0x01;
 
 /** Gas a transaction pays before its first opcode. */
 export function intrinsicGas(tx: Transaction, fork: Fork): bigint {
+  // A plain transfer (no data, no access list, no authorizations) in a few cycles: bigint arithmetic is slow.
+  if (tx.type < 4 && tx.to !== undefined && tx.data.length === 0 && tx.accessList.length === 0) return TX_GAS;
   let gas = TX_GAS;
   if (tx.to === undefined && fork >= Fork.Homestead) gas += TX_CREATE_EXTRA_GAS;
   const nonZeroCost = fork >= Fork.Istanbul ? 16n : 68n;
@@ -37,6 +39,7 @@ export function intrinsicGas(tx: Transaction, fork: Fork): bigint {
 
 /** EIP-7623 (Prague): the minimum a transaction pays for its calldata. */
 export function calldataFloorGas(tx: Transaction): bigint {
+  if (tx.data.length === 0) return TX_GAS;
   let tokens = 0n;
   for (const b of tx.data) tokens += b === 0 ? 1n : 4n;
   return TX_GAS + tokens * 10n;

@@ -2,7 +2,7 @@ import type { Hex } from "../chain/types.ts";
 import type { BlockResult, LoadedBlock } from "../index.ts";
 import { applyChanges, stateRoot } from "../state/state-root.ts";
 import type { BlockCommand } from "./args.ts";
-import { serializePreState, writeFileAtomic } from "./dump-state.ts";
+import { serializePreState, writeDump } from "./dump-state.ts";
 
 export interface PostStateHooks {
   stateRoot?: (loaded: LoadedBlock, result: BlockResult) => Promise<Hex>;
@@ -18,7 +18,7 @@ export function postStateHooks(cmd: BlockCommand): PostStateHooks {
         ? undefined
         : async (file, loaded, result) => {
             // The pre-state is not needed after this block: turn it into the post-state in place.
-            writeFileAtomic(file, serializePreState(applyChanges(loaded.storage, result.changes)));
+            await writeDump(file, serializePreState(applyChanges(loaded.storage, result.changes)));
           },
   };
 }

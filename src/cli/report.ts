@@ -25,6 +25,7 @@ export function reportJson(r: BlockReport, withStateRoot: boolean): Record<strin
     checks: r.checks,
     ok: r.ok,
     ms: round(r.ms),
+    poolStartMs: round(r.poolStartMs),
     loadMs: round(r.loadMs),
     rootMs: round(r.rootMs),
     mode: r.mode,
@@ -117,6 +118,8 @@ export class BlockTable {
       failed + badInput === 0 ? "all ok" : [failed && `${failed} FAILED`, badInput && `${badInput} bad input`].filter(Boolean).join(", "),
     ];
     this.write(this.line(cells));
+    const poolStart = this.rows.reduce((sum, r) => sum + r.poolStartMs, 0);
+    if (poolStart > 0) this.write(`waited ${poolStart.toFixed(1)} ms for the worker pool to start (it starts while the first block loads; not in ms)`);
   }
 
   private line(cells: string[]): string {
@@ -134,8 +137,14 @@ function mark(check: boolean | null): string {
   return check === null ? "—" : check ? "ok" : "FAIL";
 }
 
-function mgasPerSecond(gas: bigint, ms: number): string {
-  return ms > 0 ? (Number(gas) / 1e3 / ms).toFixed(1) : "—";
+/** Below this a block's time is mostly fixed overhead and timer resolution: no rate is shown. */
+const MIN_RATE_MS = 1;
+
+/** Mgas/s with one decimal (none from 100 on); "—" for runs too short to give a rate that means anything. */
+export function mgasPerSecond(gas: bigint, ms: number): string {
+  if (!(ms >= MIN_RATE_MS) || gas === 0n) return "—";
+  const rate = Number(gas) / 1e3 / ms;
+  return rate >= 100 ? rate.toFixed(0) : rate.toFixed(1);
 }
 
 function round(ms: number): number {

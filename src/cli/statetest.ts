@@ -1,3 +1,4 @@
+import { InputError } from "../chain/errors.ts";
 import { forkName, parseForkName } from "../chain/forks.ts";
 import { formatCounts, runStateTests, type CaseResult } from "../statetest/index.ts";
 import type { StateTestCommand } from "./args.ts";
@@ -23,6 +24,10 @@ export async function runStateTestCommand(cmd: StateTestCommand): Promise<number
       },
     },
   );
+  if (counts.passed + counts.failed + counts.skipped === 0) {
+    const which = cmd.fork === undefined ? "" : ` for fork ${cmd.fork}`;
+    throw new InputError(`no state test case found${which} (is it a GeneralStateTests file or directory?)`, cmd.paths.join(", "));
+  }
   if (cmd.json) out(JSON.stringify({ summary: true, ...counts }));
   else out(formatCounts(counts));
   return counts.failed > 0 ? 1 : 0;

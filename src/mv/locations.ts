@@ -1,15 +1,9 @@
 // Lock-free insert-or-get hash table from a location key to a dense id 0..n-1, shared by
 // all workers of a block. Ids index the per-location arrays of MultiVersionMemory.
-import {
-  allocateRegion,
-  CACHE_LINE_WORDS,
-  defaultAllocator,
-  int32View,
-  MvCapacityError,
-  nextPowerOfTwo,
-  type SharedAllocator,
-  type SharedRegion,
-} from "./shared.ts";
+import { finishHash, mixWord } from "../shm/hash.ts";
+import { allocateRegion, CACHE_LINE_WORDS, defaultAllocator, int32View, nextPowerOfTwo, type SharedAllocator, type SharedRegion } from "../shm/region.ts";
+import { addressToWords, bigintToWords, wordsToAddress, wordsToBigInt } from "../shm/words.ts";
+import { MvCapacityError } from "./capacity.ts";
 
 export const LocationKind = { ACCOUNT: 1, CODE: 2, STORAGE: 3 } as const;
 export type LocationKind = (typeof LocationKind)[keyof typeof LocationKind];
@@ -29,7 +23,8 @@ export type LocationKind = (typeof LocationKind)[keyof typeof LocationKind];
  * keys: KEY_WORDS words per id
  *   [0]      kind (LocationKind)
  *   [1..5]   address as 5 words, each the big-endian value of 4 address bytes (word 1 = bytes 0..3)
- *   [6..13]  storage slot as 8 words, little-endian word order (word 6 = low 32 bits); 0 unless STORAGE
+ *   [6..13]  storage slot as 8 big-endian words (word 6 = the top 32 bits); 0 unless STORAGE
+ * (the word order of src/shm/words.ts, like every shared value)
  *
  * A key is written only by the thread that CAS-ed its slot from EMPTY to CLAIMED, and is
  * published by the Atomics.store of READY; readers that see CLAIMED spin until READY.
@@ -40,8 +35,8 @@ const EMPTY = 0;
 const CLAIMED = -1;
 const ABANDONED = -2;
 export const KEY_WORDS = 14;
-const KEY_ADDRESS = 1;
-const KEY_SLOT = 6;
+export const KEY_ADDRESS = 1;
+export const KEY_SLOT = 6;
 
 export interface LocationTableDescriptor {
   header: SharedRegion;
@@ -146,13 +141,13 @@ export class LocationTable {
   /** idOf with the address as 0x-hex and the slot as a bigint (STORAGE only). */
   idOfHex(kind: LocationKind, address: string, slot?: bigint): number {
     addressToWords(address, this.addressScratch);
-    if (slot !== undefined) slotToWords(slot, this.slotScratch);
+    if (slot !== undefined) bigintToWords(slot, this.slotScratch, 0, 8);
     return this.idOf(kind, this.addressScratch, slot === undefined ? undefined : this.slotScratch);
   }
 
   findHex(kind: LocationKind, address: string, slot?: bigint): number {
     addressToWords(address, this.addressScratch);
-    if (slot !== undefined) slotToWords(slot, this.slotScratch);
+    if (slot !== undefined) bigintToWords(slot, this.slotScratch, 0, 8);
     return this.find(kind, this.addressScratch, slot === undefined ? undefined : this.slotScratch);
   }
 
@@ -167,9 +162,29 @@ export class LocationTable {
   keyOf(id: number): LocationKey {
     const words = this.keyWordsOf(id, new Uint32Array(KEY_WORDS));
     const kind = words[0] as LocationKind;
-    const address = wordsToAddress(words.subarray(KEY_ADDRESS, KEY_SLOT));
+    const address = wordsToAddress(words, KEY_ADDRESS);
     if (kind !== LocationKind.STORAGE) return { kind, address };
-    return { kind, address, slot: wordsToSlot(words.subarray(KEY_SLOT, KEY_WORDS)) };
+    return { kind, address, slot: wordsToBigInt(words, KEY_SLOT, 8) };
+  }
+
+  /**
+   * Makes this table a copy of `template` (a table of the same size): the same keys under the
+   * same ids, found by the same probes. A block's statically known locations are inserted
+   * into a template once; every run of the block then starts from a memory copy of it.
+   * Only while no other thread uses the table.
+   */
+  loadFrom(template: LocationTable): void {
+    if (template.mask !== this.mask || template.capacity > this.capacity) {
+      throw new RangeError(`location template of ${template.capacity} keys / ${template.mask + 1} slots does not fit ${this.capacity} / ${this.mask + 1}`);
+    }
+    const count = template.count;
+    this.slots.set(template.slots);
+    this.keys.set(template.keys.subarray(0, count * KEY_WORDS));
+    Atomics.store(this.header, COUNT, count); // publishes the words above to later Atomics readers
+  }
+
+  get tableSize(): number {
+    return this.mask + 1;
   }
 
   /** Empties the table for the next block. Only while no other thread uses it. */
@@ -209,71 +224,10 @@ export class LocationTable {
   }
 }
 
-/** murmur3-style mixing of the key words; accounts and code skip the (zero) slot words. */
+/** The key's hash: kind as the seed, then the address words (and the slot words for STORAGE). */
 function hashKey(kind: number, address: Words, slot: Words): number {
   let h = mixWord(0x5bd1e995, kind);
   for (let i = 0; i < 5; i++) h = mixWord(h, address[i]! | 0);
   if (kind === LocationKind.STORAGE) for (let i = 0; i < 8; i++) h = mixWord(h, slot[i]! | 0);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-function mixWord(h: number, word: number): number {
-  let k = Math.imul(word, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function hexDigit(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  const lower = code | 32;
-  if (lower >= 97 && lower <= 102) return lower - 87;
-  throw new SyntaxError(`not a hex digit: ${String.fromCharCode(code)}`);
-}
-
-/** "0x" + 40 hex digits -> 5 big-endian words (key layout), without allocating. */
-export function addressToWords(address: string, out: Uint32Array = new Uint32Array(5)): Uint32Array {
-  if (address.length !== 42) throw new SyntaxError(`not a 20-byte hex address: ${address}`);
-  for (let word = 0; word < 5; word++) {
-    let value = 0;
-    for (let i = 0; i < 8; i++) value = value * 16 + hexDigit(address.charCodeAt(2 + word * 8 + i));
-    out[word] = value;
-  }
-  return out;
-}
-
-export function wordsToAddress(words: ArrayLike<number>): `0x${string}` {
-  let hex = "0x";
-  for (let i = 0; i < 5; i++) hex += (words[i]! >>> 0).toString(16).padStart(8, "0");
-  return hex as `0x${string}`;
-}
-
-const U32_MASK = 0xffffffffn;
-
-/** A 256-bit slot -> 8 little-endian-ordered words (key layout). */
-export function slotToWords(slot: bigint, out: Uint32Array = new Uint32Array(8)): Uint32Array {
-  if (slot < 0n || slot >> 256n !== 0n) throw new RangeError(`storage slot out of range: ${slot}`);
-  if (slot <= U32_MASK) {
-    // Common for plain Solidity variables: no bigint shifting.
-    out.fill(0);
-    out[0] = Number(slot);
-    return out;
-  }
-  let rest = slot;
-  for (let i = 0; i < 8; i++) {
-    out[i] = Number(rest & U32_MASK);
-    rest >>= 32n;
-  }
-  return out;
-}
-
-export function wordsToSlot(words: ArrayLike<number>): bigint {
-  let hex = "0x";
-  for (let i = 7; i >= 0; i--) hex += (words[i]! >>> 0).toString(16).padStart(8, "0");
-  return BigInt(hex);
+  return finishHash(h) | 0; // signed: compared with the Int32Array slot word it is stored in
 }

@@ -15,16 +15,8 @@ import {
   type ReadSet,
   type WriteBatch,
 } from "./sets.ts";
-import {
-  allocateRegion,
-  CACHE_LINE_WORDS,
-  defaultAllocator,
-  int32View,
-  MvCapacityError,
-  type MvResource,
-  type SharedAllocator,
-  type SharedRegion,
-} from "./shared.ts";
+import { allocateRegion, CACHE_LINE_WORDS, defaultAllocator, int32View, type SharedAllocator, type SharedRegion } from "../shm/region.ts";
+import { MvCapacityError, type MvResource } from "./capacity.ts";
 
 export const EntryFlag = {
   /** Written by an aborted incarnation: readers must wait for the transaction. */
@@ -313,7 +305,9 @@ export class MultiVersionMemory {
     let at = offset + SET_HEADER_WORDS;
     const end = at + arena[offset]!;
     while (at < end) {
-      const status = this.walk(arena[at]!, txIdx, now, false);
+      const locId = arena[at]!;
+      this.lastInvalidRead = locId;
+      const status = this.walk(locId, txIdx, now, false);
       if (status === ReadStatus.ESTIMATE) return false;
       if (now.txIdx !== arena[at + 1] || now.incarnation !== arena[at + 2]) return false;
       // now.delta is all zero when no DELTA was walked, so sums compare directly.
@@ -327,8 +321,12 @@ export class MultiVersionMemory {
         at += READ_RECORD_WORDS;
       }
     }
+    this.lastInvalidRead = -1;
     return true;
   }
+
+  /** After validateReads returned false on this thread: the location whose read had changed. */
+  lastInvalidRead = -1;
 
   /** The highest non-DELETED entry of the location, or null. For settling the block. */
   lastWriter(locId: number): EntrySnapshot | null {

@@ -4,7 +4,7 @@
 
 /** Words in a value (meaning belongs to the engine; DELTA entries use words 0..7 and 10). */
 export const VALUE_WORDS = 11;
-/** Words of the 256-bit little-endian unsigned integer a DELTA adds. */
+/** Words of the 256-bit unsigned integer a DELTA adds: words 0..7, big-endian (word 0 = top 32 bits). */
 export const DELTA_WORDS = 8;
 /** The value word a DELTA ORs its flags into. */
 export const DELTA_FLAGS_WORD = 10;
@@ -48,10 +48,10 @@ export function applyDelta(value: Uint32Array, delta: ArrayLike<number>, flags: 
   value[DELTA_FLAGS_WORD] = value[DELTA_FLAGS_WORD]! | flags;
 }
 
-/** target[0..7] += addend[0..7], both 256-bit little-endian words; wraps mod 2^256. */
+/** target[0..7] += addend[0..7], both 256-bit big-endian words; wraps mod 2^256. */
 export function addWords256(target: Uint32Array | Int32Array, addend: ArrayLike<number>): void {
   let carry = 0;
-  for (let i = 0; i < DELTA_WORDS; i++) {
+  for (let i = DELTA_WORDS - 1; i >= 0; i--) {
     const sum = (target[i]! >>> 0) + (addend[i]! >>> 0) + carry;
     carry = sum > 0xffffffff ? 1 : 0;
     target[i] = sum >>> 0;

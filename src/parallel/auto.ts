@@ -1,9 +1,12 @@
 import type { Block } from "../chain/types.ts";
 
 /**
- * The automatic choice between sequential and parallel execution, for blocks where parallel
- * execution cannot pay for itself. Thresholds were measured on the mainnet corpus with
- * `bun run bench` (2-core machine); see README "Measured".
+ * The automatic choice between sequential and parallel execution, made per block before it
+ * runs, from what the block shows (transactions, gas, senders, recipients), from what earlier
+ * parallel runs of this process saw (accounts that conflicted), and from how fast each mode
+ * ran similar blocks here. The first rules and the priors were measured on the mainnet corpus
+ * with `bun run bench` and `bun bench/cli-modes.ts` on a 2-core machine (README "Measured").
+ * Every decision says why, in words (`reason`).
  */
 
 /** Below this many transactions the hand-off to workers costs more than it saves. */
@@ -12,28 +15,143 @@ export const MIN_PARALLEL_TXS = 8;
 export const MIN_PARALLEL_GAS = 2_000_000n;
 /** When one sender sends more than this share of the transactions, they form one chain. */
 export const MAX_SENDER_SHARE = 0.5;
+/** When more than this share of the transactions call accounts that conflicted before, they serialise. */
+export const MAX_HOT_SHARE = 0.6;
+/** Similar blocks must have run at least this fast in parallel, relative to sequential (estimated; see learn()). */
+export const MIN_EXPECTED_SPEEDUP = 0.95;
+/** Observations of a size class before its learned speedup overrides the prior. */
+const MIN_OBSERVATIONS = 3;
+/** Weight of the newest observation in the running estimates. */
+const LEARNING_RATE = 0.3;
+/** An account counts as hot while its decayed conflict count is at least this. */
+const HOT_THRESHOLD = 2;
+/** Per block run, conflict counts decay by this factor (old hot spots cool down). */
+const HEAT_DECAY = 0.8;
 
 export interface AutoDecision {
   parallel: boolean;
   reason: string;
 }
 
+/** What a finished parallel run tells the chooser (its own stats). */
+export interface RunObservation {
+  /** Summed over workers: ms inside transaction execution, re-executions included. */
+  executeMs: number;
+  executions: number;
+  reExecutions: number;
+  /** The run as the caller saw it: prepare + workers + settle. */
+  wallMs: number;
+  /** Accounts that made transactions wait or fail validation. */
+  conflicts: readonly { address: string; count: number }[];
+}
+
+/**
+ * A worker beside another runs the interpreter this much slower than one alone (the runtime's
+ * GC and JIT threads compete for the cores): 2 workers running the sequential executor on
+ * separate blocks get ~1.6x the work of one done here (bench/evm-ceiling.ts).
+ */
+const WORKER_SLOWDOWN = 1.25;
+
+/** Size classes by transaction count: blocks of a class behave alike often enough to learn from. */
+function sizeClass(txCount: number): number {
+  return txCount < 32 ? 0 : txCount < 128 ? 1 : txCount < 512 ? 2 : 3;
+}
+const CLASS_NAMES = ["8-31", "32-127", "128-511", "512+"];
+
+export class AutoChooser {
+  /** Decayed conflict counts per account (lowercase hex). */
+  private readonly heat = new Map<string, number>();
+  /** Per size class: running estimate of parallel speedup, and how many runs it is made of. */
+  private readonly speedup: (number | undefined)[] = [];
+  private readonly observations = [0, 0, 0, 0];
+
+  choose(block: Block, availableWorkers: number): AutoDecision {
+    const txs = block.transactions;
+    if (availableWorkers < 2) return { parallel: false, reason: "sequential: only one CPU is available, so nothing would run at the same time" };
+    if (txs.length < MIN_PARALLEL_TXS) {
+      return { parallel: false, reason: `sequential: ${txs.length} transaction${txs.length === 1 ? "" : "s"}, fewer than the ${MIN_PARALLEL_TXS} for which handing them to workers pays` };
+    }
+    let gas = 0n;
+    const perSender = new Map<string, number>();
+    let largestChain = 0;
+    let hotCalls = 0;
+    let hottest = "";
+    let hottestHeat = 0;
+    for (const tx of txs) {
+      gas += tx.gasLimit;
+      const n = (perSender.get(tx.from) ?? 0) + 1;
+      perSender.set(tx.from, n);
+      if (n > largestChain) largestChain = n;
+      const heat = tx.to === undefined ? 0 : (this.heat.get(tx.to.toLowerCase()) ?? 0);
+      if (heat >= HOT_THRESHOLD) {
+        hotCalls++;
+        if (heat > hottestHeat) [hottest, hottestHeat] = [tx.to!, heat];
+      }
+    }
+    if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `sequential: ${gas} gas of gas limits, less than the ${MIN_PARALLEL_GAS} for which handing them to workers pays` };
+    if (largestChain > txs.length * MAX_SENDER_SHARE) {
+      return { parallel: false, reason: `sequential: one sender sends ${largestChain} of ${txs.length} transactions, which must run one after another` };
+    }
+    if (hotCalls > txs.length * MAX_HOT_SHARE) {
+      return {
+        parallel: false,
+        reason: `sequential: ${hotCalls} of ${txs.length} transactions call accounts that conflicted in earlier blocks (most: ${hottest})`,
+      };
+    }
+    const cls = sizeClass(txs.length);
+    const expected = this.expectedSpeedup(cls);
+    if (expected !== undefined && expected < MIN_EXPECTED_SPEEDUP) {
+      return {
+        parallel: false,
+        reason: `sequential: blocks of ${CLASS_NAMES[cls]} transactions ran ${expected.toFixed(2)}x as fast in parallel here so far`,
+      };
+    }
+    const senders = perSender.size;
+    return {
+      parallel: true,
+      reason:
+        `parallel: ${txs.length} transactions from ${senders} sender${senders === 1 ? "" : "s"}` +
+        (hotCalls > 0 ? `, ${hotCalls} calling accounts that conflicted before` : "") +
+        (expected !== undefined ? `; similar blocks ran ${expected.toFixed(2)}x as fast in parallel` : ""),
+    };
+  }
+
+  /**
+   * Feeds a finished parallel run back. Its speedup is estimated from its own stats: the
+   * execution time of each transaction's useful (last) incarnation, summed over workers and
+   * corrected for the slowdown a worker has beside others, is about what sequential execution
+   * would have taken; over the run's wall time that is the speedup.
+   */
+  learn(block: Block, run: RunObservation): void {
+    const txCount = block.transactions.length;
+    if (txCount < MIN_PARALLEL_TXS || run.executions === 0 || run.wallMs <= 0) return;
+    const cls = sizeClass(txCount);
+    const useful = run.executeMs * (1 - run.reExecutions / run.executions);
+    const estimate = useful / WORKER_SLOWDOWN / run.wallMs;
+    const known = this.speedup[cls];
+    this.speedup[cls] = known === undefined ? estimate : known + LEARNING_RATE * (estimate - known);
+    this.observations[cls]!++;
+    for (const [address, heat] of this.heat) {
+      const cooled = heat * HEAT_DECAY;
+      if (cooled < 0.5) this.heat.delete(address);
+      else this.heat.set(address, cooled);
+    }
+    for (const c of run.conflicts) {
+      // Per 100 transactions: a few conflicts in a large block do not make an account hot.
+      const address = c.address.toLowerCase();
+      this.heat.set(address, (this.heat.get(address) ?? 0) + (c.count / txCount) * 100);
+    }
+  }
+
+  private expectedSpeedup(cls: number): number | undefined {
+    return this.observations[cls]! < MIN_OBSERVATIONS ? undefined : this.speedup[cls];
+  }
+}
+
+/** The process-wide chooser executeBlock uses. */
+export const automaticChoice = new AutoChooser();
+
+/** One-off decision with nothing learned yet (tests, tools). */
 export function chooseExecution(block: Block, availableWorkers: number): AutoDecision {
-  const txs = block.transactions;
-  if (availableWorkers < 2) return { parallel: false, reason: "one CPU" };
-  if (txs.length < MIN_PARALLEL_TXS) return { parallel: false, reason: `fewer than ${MIN_PARALLEL_TXS} transactions` };
-  let gas = 0n;
-  const perSender = new Map<string, number>();
-  let largestChain = 0;
-  for (const tx of txs) {
-    gas += tx.gasLimit;
-    const n = (perSender.get(tx.from) ?? 0) + 1;
-    perSender.set(tx.from, n);
-    if (n > largestChain) largestChain = n;
-  }
-  if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `less than ${MIN_PARALLEL_GAS} gas` };
-  if (largestChain > txs.length * MAX_SENDER_SHARE) {
-    return { parallel: false, reason: `one sender sends ${largestChain} of ${txs.length} transactions` };
-  }
-  return { parallel: true, reason: "parallel" };
+  return new AutoChooser().choose(block, availableWorkers);
 }

@@ -1,29 +1,23 @@
-import { encodeBlock } from "../chain/block-codec.ts";
-import { InvalidTransactionError } from "../chain/errors.ts";
+// The parallel engine: Block-STM over a pool of Bun Workers. This class owns the shared
+// structures a run needs (multi-version memory, scheduler, code store, results), hands a
+// block to the workers (prepare.ts, protocol.ts, worker.ts) and settles it (settle.ts).
 import { Fork } from "../chain/forks.ts";
-import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
-import type { AddressHex, Block, Hex } from "../chain/types.ts";
-import { LocationKind, MultiVersionMemory, ReadResult, ReadStatus, applyDelta, defaultCapacities } from "../mv/index.ts";
-import { allocateShared, allowedCpuCount } from "../native/index.ts";
+import type { Block } from "../chain/types.ts";
+import { MultiVersionMemory, defaultCapacities } from "../mv/index.ts";
 import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
+import { cacheLineAllocator } from "../shm/region.ts";
 import { MemoryStorage } from "../state/memory.ts";
-import { SharedStorage } from "../state/shared-storage.ts";
-import { EMPTY_CODE_HASH, type AccountChange, type StateChanges, type Storage } from "../state/types.ts";
+import type { Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
-import {
-  finishBlock,
-  applyBlockPrologue,
-  blockFork,
-  checkBlobGas,
-  executeBlockSequential,
-  type BlockResult,
-  type ExecuteOptions,
-} from "../vm/block.ts";
+import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type ExecuteOptions } from "../vm/block.ts";
 import { WorkerPool } from "../workers/pool.ts";
+import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
-import { HALT_FALLBACK, type BlockJob, type TxDetails, type WorkerReport } from "./job.ts";
-import { HAS_DETAILS, STATUS_SUCCESS, TxResults } from "./results.ts";
-import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
+import { shareBlock, shareStorage, staticLocations, withPrologue } from "./prepare.ts";
+import { createMailboxes, PreStateServer, StorageReader, type PreStateReader } from "./pre-state.ts";
+import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type PreStateSource, type WorkerReport } from "./protocol.ts";
+import { TxResults } from "./results.ts";
+import { finalDetails, settleReceipts, settleState } from "./settle.ts";
 
 /** How parallel the block really was. */
 export interface ParallelStats extends SchedulerStats {
@@ -38,6 +32,10 @@ export interface ParallelStats extends SchedulerStats {
   prepareMs: number;
   runMs: number;
   settleMs: number;
+  /** How often the block was run again with grown shared arenas (the growth stays for later blocks). */
+  arenaGrowths: number;
+  /** Accounts whose locations made transactions wait or fail validation, most first. */
+  conflicts: ConflictCount[];
 }
 
 export interface ParallelOptions extends ExecuteOptions {
@@ -50,55 +48,12 @@ export interface ParallelOptions extends ExecuteOptions {
   timeoutMs?: number;
 }
 
-const WORKER_SCRIPT = new URL("../workers/evm-worker.ts", import.meta.url).href;
-
-/** Hot shared structures start on a cache line (native helper; ptr() alignment without it). */
-const cacheLineAligned = (bytes: number) => allocateShared(bytes, 64);
-
-let nextId = 1;
-const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
-const encodedBlocks = new WeakMap<Block, SharedBlock>();
-
-interface SharedBlock {
-  id: number;
-  buffer: SharedArrayBuffer;
-  previousFromSender: SharedArrayBuffer;
-}
-
-/**
- * The pre-state in shared memory, built once per Storage object (the "loading" step a
- * benchmark does not time). The Storage must not change afterwards.
- */
-export function shareStorage(storage: Storage): { id: number; storage: SharedStorage; storageOnly: string[] } {
-  let shared = sharedStorages.get(storage);
-  if (shared === undefined) {
-    if (!(storage instanceof MemoryStorage)) {
-      throw new TypeError("the parallel engine needs a MemoryStorage pre-state (it copies it into shared memory)");
-    }
-    const storageOnly: string[] = [];
-    for (const [address, acc] of storage.accounts) {
-      if (acc.storage.size > 0 && acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH) storageOnly.push(address);
-    }
-    shared = { id: nextId++, storage: SharedStorage.fromMemory(storage), storageOnly };
-    sharedStorages.set(storage, shared);
-  }
-  return shared;
-}
-
-export function shareBlock(block: Block): SharedBlock {
-  let encoded = encodedBlocks.get(block);
-  if (encoded === undefined) {
-    const previousFromSender = new SharedArrayBuffer(Math.max(4, block.transactions.length * 4));
-    const previous = new Int32Array(previousFromSender);
-    const last = new Map<string, number>();
-    for (const tx of block.transactions) {
-      previous[tx.index] = last.get(tx.from) ?? -1;
-      last.set(tx.from, tx.index);
-    }
-    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender };
-    encodedBlocks.set(block, encoded);
-  }
-  return encoded;
+/** Starting sizes of the shared arenas (tests start them small to exercise their growth). */
+export interface EngineSizing {
+  /** Multiplies the multi-version memory's capacities estimated from each block (default 1). */
+  arenaScale?: number;
+  /** Bytes for the code the block's transactions create (default 4 MiB). */
+  codeStoreBytes?: number;
 }
 
 /**
@@ -108,16 +63,22 @@ export function shareBlock(block: Block): SharedBlock {
 export class ParallelEngine {
   private mv: MultiVersionMemory | undefined;
   private scheduler: Scheduler | undefined;
-  private codes = CodeStore.create(4 << 20);
+  private codes: CodeStore;
   /** Grows when a block overflowed the multi-version memory's arenas. */
-  private growthFactor = 1;
+  private growthFactor: number;
   private results = TxResults.create(1024);
 
-  private constructor(private readonly pool: WorkerPool<null, BlockJob, WorkerReport>) {}
+  private constructor(
+    private readonly pool: WorkerPool<null, BlockJob, WorkerReport>,
+    sizing: EngineSizing,
+  ) {
+    this.growthFactor = sizing.arenaScale ?? 1;
+    this.codes = CodeStore.create(sizing.codeStoreBytes ?? 4 << 20);
+  }
 
-  static async start(workers: number, pin = true): Promise<ParallelEngine> {
-    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, WORKER_SCRIPT, null, { pin });
-    return new ParallelEngine(pool);
+  static async start(workers: number, pin = true, sizing: EngineSizing = {}): Promise<ParallelEngine> {
+    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, workerScriptUrl(), null, { pin });
+    return new ParallelEngine(pool, sizing);
   }
 
   get workers(): number {
@@ -126,6 +87,11 @@ export class ParallelEngine {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+
+  /** `await using engine = await ParallelEngine.start(n)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The run in progress (settled or not): the next one waits for it, since they share memory. */
@@ -147,9 +113,25 @@ export class ParallelEngine {
     const txCount = block.transactions.length;
 
     const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : withPrologue(block, fork, storage);
-    const shared = shareStorage(base);
+    // The pre-state the workers read: a MemoryStorage copied once into shared memory, or any
+    // other Storage answered from this thread while the block runs (pre-state.ts).
+    let preState: PreStateSource;
+    let settleReader: PreStateReader;
+    let server: PreStateServer | undefined;
+    if (base instanceof MemoryStorage) {
+      const shared = shareStorage(base);
+      preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
+      settleReader = shared.storage;
+    } else {
+      const mailboxes = createMailboxes(this.pool.size);
+      server = new PreStateServer(mailboxes, this.pool.size, base);
+      preState = { kind: "remote", mailboxes };
+      settleReader = new StorageReader(base);
+    }
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
+    const statics = staticLocations(block, encoded, mv.capacities.locationCapacity);
+    if (statics !== undefined) mv.locations.loadFrom(statics.template);
     const scheduler = this.schedulerFor(txCount);
     this.codes.reset();
     if (this.results.capacity < txCount) this.results = TxResults.create(txCount);
@@ -157,35 +139,44 @@ export class ParallelEngine {
 
     const job: BlockJob = {
       fork,
-      storageId: shared.id,
-      storage: shared.storage.descriptor(),
+      preState,
       blockId: encoded.id,
       block: encoded.buffer,
       previousFromSender: encoded.previousFromSender,
+      staticIds: statics?.ids,
       mv: mv.descriptor,
       scheduler: scheduler.descriptor(),
       codes: this.codes.buffer,
       results: this.results.buffer,
-      storageOnlyAccounts: shared.storageOnly,
+      profileDir: process.env.PEVM_PROFILE_WORKERS || undefined,
       injectDelayMicros: options.injectDelayMicros,
       injectThrowAtTx: options.injectThrowAtTx,
     };
-    let reports: WorkerReport[];
     const runStarted = performance.now();
+    const serving = server?.serve();
+    let reports: WorkerReport[];
     try {
       reports = await this.pool.run(job, {
         timeoutMs: options.timeoutMs ?? 600_000,
         onFailure: () => scheduler.halt(),
       });
     } catch (error) {
+      // A Storage that threw fails the run with its own error, as it would sequentially.
+      if (server?.error !== undefined) throw server.error.value;
+      throw error;
+    } finally {
+      server?.stop();
+      await serving;
+    }
+    const capacity = reports.find((r) => r.capacity !== undefined)?.capacity;
+    if (capacity !== undefined || scheduler.haltCode() === HALT_CAPACITY) {
       // Shared arenas are sized from the block; one that was too small is grown, and the
       // block runs again from scratch (nothing of the failed run is kept).
-      if (error instanceof Error && /MvCapacityError|CodeStoreFullError/.test(error.message) && (options.capacityRetries ?? 0) < 3) {
-        this.growthFactor *= 4;
-        if (/CodeStoreFullError/.test(error.message)) this.codes = CodeStore.create(this.codes.buffer.byteLength * 4);
-        return this.executeNow(block, storage, { ...options, capacityRetries: (options.capacityRetries ?? 0) + 1 });
-      }
-      throw error;
+      const retries = options.capacityRetries ?? 0;
+      if (retries >= 3) throw new Error(`parallel run: the ${capacity} arena is still too small after ${retries} growths`);
+      this.growthFactor *= 4;
+      if (capacity === "codeStore") this.codes = CodeStore.create(this.codes.buffer.byteLength * 4);
+      return this.executeNow(block, storage, { ...options, capacityRetries: retries + 1 });
     }
 
     const settleStarted = performance.now();
@@ -198,11 +189,16 @@ export class ParallelEngine {
       prepareMs: runStarted - started,
       runMs: settleStarted - runStarted,
       settleMs: 0,
+      arenaGrowths: options.capacityRetries ?? 0,
+      conflicts: [],
     };
+    const conflicts = new Map<string, number>();
     for (const r of reports) {
       stats.executeMs += r.executeMs;
       stats.workerMs += r.runMs;
+      for (const c of r.conflicts) conflicts.set(c.address, (conflicts.get(c.address) ?? 0) + c.count);
     }
+    stats.conflicts = [...conflicts].sort((a, b) => b[1] - a[1]).map(([address, count]) => ({ address, count }));
     addStatsInto(stats, scheduler.stats());
     const fallback = reports.find((r) => r.fallback !== undefined)?.fallback;
     if (fallback !== undefined || scheduler.haltCode() === HALT_FALLBACK) {
@@ -214,10 +210,10 @@ export class ParallelEngine {
 
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
-    const changes = settleState(mv, shared.storage, this.codes);
+    const changes = settleState(mv, settleReader, this.codes);
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
-    state.overlay(changes);
+    state.adopt(changes);
     const result = finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
     stats.settleMs = performance.now() - settleStarted;
     return { ...result, stats };
@@ -243,7 +239,7 @@ export class ParallelEngine {
       c!.writeArenaWords < wanted.writeArenaWords ||
       c!.readArenaWords < wanted.readArenaWords
     ) {
-      this.mv = MultiVersionMemory.create(wanted, cacheLineAligned);
+      this.mv = MultiVersionMemory.create(wanted, cacheLineAllocator);
     } else {
       mv.reset(txCount);
     }
@@ -252,199 +248,10 @@ export class ParallelEngine {
 
   private schedulerFor(txCount: number): Scheduler {
     if (this.scheduler === undefined || this.scheduler.maxTxs < txCount) {
-      this.scheduler = Scheduler.create(Math.max(txCount, 1024), cacheLineAligned);
+      this.scheduler = Scheduler.create(Math.max(txCount, 1024), cacheLineAllocator);
     }
     this.scheduler.reset(txCount);
     return this.scheduler;
   }
 }
 
-const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Storage; prologue: StateChanges | undefined }>();
-
-/**
- * Block-level writes before the transactions (DAO fork, beacon root) become part of the
- * pre-state the workers see; built once per block and pre-state, like the shared copy.
- */
-function withPrologue(block: Block, fork: Fork, storage: Storage): { base: Storage; prologue: StateChanges | undefined } {
-  const cached = prologues.get(block);
-  if (cached !== undefined && cached.storage === storage && cached.fork === fork) return cached;
-  const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
-  applyBlockPrologue(block, fork, pre, storage);
-  const prologue = pre.result().size > 0 ? pre.result() : undefined;
-  const entry = { storage, fork, base: prologue ? overlayStorage(storage, prologue) : storage, prologue };
-  prologues.set(block, entry);
-  return entry;
-}
-
-/** The pre-state with block-level changes applied (a shallow copy: untouched accounts are shared). */
-function overlayStorage(storage: Storage, changes: StateChanges): MemoryStorage {
-  if (!(storage instanceof MemoryStorage)) throw new TypeError("the parallel engine needs a MemoryStorage pre-state");
-  const copy = new MemoryStorage();
-  for (const [a, acc] of storage.accounts) copy.accounts.set(a, acc);
-  for (const [h, c] of storage.codes) copy.codes.set(h, c);
-  for (const [n, h] of storage.blockHashes) copy.blockHashes.set(n, h);
-  for (const [address, c] of changes) {
-    if (c.deleted) {
-      copy.accounts.delete(address);
-      continue;
-    }
-    const old = storage.accounts.get(address);
-    const slots = new Map(c.storageCleared ? [] : (old?.storage ?? []));
-    for (const [k, v] of c.storage) slots.set(k, v);
-    copy.setAccount(address, { balance: c.balance, nonce: c.nonce, codeHash: c.codeHash }, slots);
-    if (c.code) copy.codes.set(c.codeHash, c.code);
-  }
-  return copy;
-}
-
-/** Per transaction, the details (logs, contract, invalidity) of its final incarnation. */
-function finalDetails(reports: WorkerReport[], results: TxResults, scheduler: Scheduler, txCount: number): (TxDetails | undefined)[] {
-  for (let i = 0; i < txCount; i++) {
-    const expected = scheduler.txStatus(i).incarnation;
-    if (results.incarnation(i) !== expected) {
-      throw new Error(`parallel run lost the result of transaction ${i} (incarnation ${expected})`);
-    }
-  }
-  const finals: (TxDetails | undefined)[] = new Array(txCount);
-  for (const r of reports) {
-    for (const d of r.details) {
-      if (d.incarnation === results.incarnation(d.tx)) finals[d.tx] = d;
-    }
-  }
-  for (let i = 0; i < txCount; i++) {
-    if ((results.flags(i) & HAS_DETAILS) !== 0 && finals[i] === undefined) {
-      throw new Error(`parallel run lost the logs of transaction ${i}`);
-    }
-  }
-  return finals;
-}
-
-const NO_LOGS: Log[] = [];
-const EMPTY_BLOOM = new Uint8Array(256);
-
-/** Receipts in block order, with the checks that depend on the transactions before (gas, blobs). */
-function settleReceipts(block: Block, fork: Fork, results: TxResults, details: (TxDetails | undefined)[]) {
-  const receipts: Receipt[] = [];
-  const bloom = new Uint8Array(256);
-  let gasUsed = 0n;
-  let blobGasUsed = 0n;
-  for (const tx of block.transactions) {
-    const d = details[tx.index];
-    const invalid = d?.invalid;
-    const reasonOnly = (message: string) => message.replace(/^transaction \d+: \w+: /, "");
-    // The same error, for the same transaction, as sequential execution would raise.
-    if (invalid && ["TYPE_NOT_SUPPORTED", "WRONG_CHAIN_ID", "NONCE_MAX"].includes(invalid.reason)) {
-      throw new InvalidTransactionError(tx.index, invalid.reason, reasonOnly(invalid.message));
-    }
-    const available = block.header.gasLimit - gasUsed;
-    if (tx.gasLimit > available) {
-      throw new InvalidTransactionError(tx.index, "GAS_LIMIT_EXCEEDS_BLOCK", `gas limit ${tx.gasLimit} exceeds the block's remaining ${available}`);
-    }
-    if (invalid) throw new InvalidTransactionError(tx.index, invalid.reason, reasonOnly(invalid.message));
-    const txGas = results.gasUsed(tx.index);
-    gasUsed += txGas;
-    const txBlobGas = tx.type === 3 ? results.blobGasUsed(tx.index) : 0n;
-    blobGasUsed += txBlobGas;
-    if (txBlobGas !== 0n) checkBlobGas(fork, blobGasUsed, tx.index);
-    const logs = d?.logs ?? NO_LOGS;
-    const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : logsBloom(logs);
-    if (logs.length > 0) orBloom(bloom, receiptBloom);
-    receipts.push({
-      type: tx.type,
-      status: (results.flags(tx.index) & STATUS_SUCCESS) !== 0 ? 1 : 0,
-      gasUsed: txGas,
-      cumulativeGasUsed: gasUsed,
-      logs: logs.length === 0 ? [] : logs,
-      logsBloom: logs.length === 0 ? new Uint8Array(256) : receiptBloom,
-      contractAddress: d?.contractAddress,
-    });
-  }
-  return { receipts, gasUsed, blobGasUsed, bloom };
-}
-
-interface SettledAccount {
-  account?: Uint32Array;
-  accountDelta?: { delta: Uint32Array; flags: number };
-  codeHash?: Hex;
-  slots: Map<bigint, bigint>;
-}
-
-/** The final value of every location some transaction wrote, as per-account changes. */
-function settleState(mv: MultiVersionMemory, base: SharedStorage, codes: CodeStore): StateChanges {
-  const result = new ReadResult();
-  const locations = mv.locations;
-  const count = locations.count;
-  const byAddress = new Map<AddressHex, SettledAccount>();
-  for (let id = 0; id < count; id++) {
-    const status = mv.finalValue(id, result);
-    // BASE without deltas: nobody wrote it (only read it, or wrote and then un-wrote it).
-    if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
-    const key = locations.keyOf(id);
-    const address = key.address as AddressHex;
-    let a = byAddress.get(address);
-    if (a === undefined) {
-      a = { slots: new Map() };
-      byAddress.set(address, a);
-    }
-    if (key.kind === LocationKind.ACCOUNT) {
-      if (status === ReadStatus.VALUE) a.account = result.value.slice();
-      else a.accountDelta = { delta: result.delta.slice(), flags: result.deltaFlags };
-    } else if (key.kind === LocationKind.CODE) {
-      a.codeHash = decodeCodeHash(result.value);
-    } else {
-      a.slots.set(key.slot!, readU256(result.value, 0));
-    }
-  }
-  const changes: StateChanges = new Map();
-  const words = new Uint32Array(11);
-  for (const [address, a] of byAddress) {
-    const before = a.account === undefined || a.codeHash === undefined ? base.account(address) : undefined;
-    const codeHash = a.codeHash ?? before?.codeHash ?? EMPTY_CODE_HASH;
-    let code: Uint8Array | undefined;
-    if (a.codeHash !== undefined) {
-      code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
-    }
-    if (a.account !== undefined) words.set(a.account);
-    else {
-      encodeAccount(before !== undefined, before?.balance ?? 0n, before?.nonce ?? 0n, words);
-      if (a.accountDelta !== undefined) applyDelta(words, a.accountDelta.delta, a.accountDelta.flags);
-    }
-    const { exists, balance, nonce } = decodeAccount(words, codeHash);
-    changes.set(address, {
-      deleted: !exists,
-      balance: exists ? balance : 0n,
-      nonce: exists ? nonce : 0n,
-      codeHash: exists ? codeHash : EMPTY_CODE_HASH,
-      // As sequential BlockState: a deleted account carries no code.
-      code: exists ? code : undefined,
-      storageCleared: false,
-      storage: a.slots,
-    });
-  }
-  return changes;
-}
-
-// ---- one engine per worker count, started on first use ----
-
-const engines = new Map<number, Promise<ParallelEngine>>();
-
-export function engineFor(workers: number): Promise<ParallelEngine> {
-  let engine = engines.get(workers);
-  if (engine === undefined) {
-    engine = ParallelEngine.start(workers);
-    engines.set(workers, engine);
-  }
-  return engine;
-}
-
-/** Stops every worker pool (so that a CLI or test process can exit). */
-export async function closeEngines(): Promise<void> {
-  const all = [...engines.values()];
-  engines.clear();
-  await Promise.all(all.map(async (e) => (await e).close()));
-}
-
-/** The worker count the machine fits: one per CPU this process may run on. */
-export function defaultWorkerCount(): number {
-  return Math.max(1, allowedCpuCount());
-}

@@ -1,15 +1,21 @@
 import type { AddressHex, Hex } from "../chain/types.ts";
-import { ReadResult, ReadSet, ReadStatus, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
-import type { SharedStorage } from "../state/shared-storage.ts";
+import { DELTA_WORDS, ReadResult, ReadSet, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
+import { wordsToBigInt } from "../shm/words.ts";
+import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo } from "../state/types.ts";
 import type { StateSource } from "../vm/source.ts";
 import type { CodeStore } from "./code-store.ts";
 import type { LocationIds } from "./location-ids.ts";
-import { decodeAccount, decodeCodeHash, encodeAccount, readU256 } from "./values.ts";
+import type { PreStateReader } from "./pre-state.ts";
+import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash, readU256 } from "./values.ts";
 
 /** Thrown out of the EVM when a read hits an ESTIMATE: the transaction must wait for `blockingTx`. */
 export class ReadBlocked {
-  constructor(readonly blockingTx: number) {}
+  constructor(
+    readonly blockingTx: number,
+    /** The location whose ESTIMATE stopped the read. */
+    readonly locId: number,
+  ) {}
 }
 
 /**
@@ -22,15 +28,17 @@ export class MvStateSource implements StateSource {
   txIdx = 0;
   readonly reads = new ReadSet();
   private readonly result = new ReadResult();
-  private readonly scratch = new Uint32Array(11);
+  private readonly scratch = new Uint32Array(VALUE_WORDS);
+  private readonly delta = new Uint32Array(DELTA_WORDS);
+  private deltaFlags = 0;
 
   constructor(
     private readonly mv: MultiVersionMemory,
-    private readonly base: SharedStorage,
+    private readonly base: PreStateReader,
     private readonly codes: CodeStore,
     private readonly ids: LocationIds,
     /** Pre-state accounts with storage but neither code nor nonce (see hasStorage). */
-    private readonly storageOnly: ReadonlySet<string>,
+    private readonly isStorageOnly: (address: AddressHex) => boolean,
   ) {}
 
   begin(txIdx: number): void {
@@ -41,7 +49,7 @@ export class MvStateSource implements StateSource {
   /** Reads one location; returns the status after recording it (ESTIMATE throws). */
   private read(locId: number): ReadStatus {
     const status = this.mv.read(locId, this.txIdx, this.result);
-    if (status === ReadStatus.ESTIMATE) throw new ReadBlocked(this.result.blockingTx);
+    if (status === ReadStatus.ESTIMATE) throw new ReadBlocked(this.result.blockingTx, locId);
     this.reads.add(locId, this.result);
     return status;
   }
@@ -59,22 +67,31 @@ export class MvStateSource implements StateSource {
     const accountStatus = this.read(ids.account(address));
     const fromMv = accountStatus === ReadStatus.VALUE;
     if (fromMv) words.set(r.value);
+    else if (r.deltaCount > 0) {
+      this.delta.set(r.delta);
+      this.deltaFlags = r.deltaFlags;
+    }
     const deltaCount = r.deltaCount;
-    const delta = deltaCount > 0 ? r.delta.slice() : undefined;
-    const deltaFlags = r.deltaFlags;
 
     const codeStatus = this.read(ids.code(address));
-    const mvCodeHash = codeStatus === ReadStatus.VALUE ? decodeCodeHash(r.value) : undefined;
+    let codeHash: Hex | undefined = codeStatus === ReadStatus.VALUE ? decodeCodeHash(r.value) : undefined;
 
-    const baseInfo = !fromMv || mvCodeHash === undefined ? this.base.account(address) : undefined;
-    const codeHash = mvCodeHash ?? baseInfo?.codeHash ?? EMPTY_CODE_HASH;
-    if (!fromMv) {
-      encodeAccount(baseInfo !== undefined, baseInfo?.balance ?? 0n, baseInfo?.nonce ?? 0n, words);
-      if (delta !== undefined) applyDelta(words, delta, deltaFlags);
+    if (!fromMv || codeHash === undefined) {
+      // The pre-state's account entry is in the value layout (values.ts): its words are the value.
+      const handle = this.base.accountHandle(address);
+      if (handle === NO_ACCOUNT) codeHash ??= EMPTY_CODE_HASH;
+      else codeHash ??= this.base.codeHashOf(handle);
+      if (!fromMv) {
+        if (handle === NO_ACCOUNT) words.fill(0);
+        else {
+          this.base.readAccount(handle, words, 0);
+          words[FLAGS_WORD] = ACCOUNT_EXISTS;
+        }
+        if (deltaCount > 0) applyDelta(words, this.delta, this.deltaFlags);
+      }
     }
-    const acc = decodeAccount(words, codeHash);
-    if (!acc.exists) return undefined;
-    return { balance: acc.balance, nonce: acc.nonce, codeHash };
+    if (!accountExists(words, codeHash)) return undefined;
+    return { balance: wordsToBigInt(words, 0, 8), nonce: wordsToBigInt(words, NONCE_WORD, 2), codeHash };
   }
 
   storage(address: AddressHex, slot: bigint): bigint {
@@ -103,7 +120,7 @@ export class MvStateSource implements StateSource {
    * back to sequential. So the answer is a fact of the immutable pre-state: no read to record.
    */
   hasStorage(address: AddressHex): boolean {
-    return this.storageOnly.has(address);
+    return this.isStorageOnly(address);
   }
 
   blockHash(number: bigint): Hex | undefined {

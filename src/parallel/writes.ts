@@ -21,7 +21,8 @@ export function collectWrites(
   codes: CodeStore,
   coinbase: AddressHex,
   eip161: boolean,
-  storageOnlyAccounts: ReadonlySet<string>,
+  /** Pre-state accounts with storage but neither code nor nonce (EIP-7610). */
+  isStorageOnly: (address: AddressHex) => boolean,
   out: WriteSet,
   scratch: Uint32Array,
 ): void {
@@ -30,7 +31,7 @@ export function collectWrites(
   for (const [address, w] of writes.accounts) {
     // Every created contract has its storage cleared; that matters only where storage could
     // already exist: at an account that had code or a nonce, or storage without either.
-    if (w.storageCleared && (w.existedWithCodeOrNonce || storageOnlyAccounts.has(address))) {
+    if (w.storageCleared && (w.existedWithCodeOrNonce || isStorageOnly(address))) {
       throw new NeedsSequentialFallback(`transaction wipes the storage of ${address}`);
     }
     if (address === coinbase && (w.infoChanged || w.deleted)) {

@@ -5,13 +5,14 @@
 // Invariant kept throughout: every claimed task holds one unit of activeTasks; handing a
 // follow-up task back to the caller (finishExecution/finishValidation returning true) passes
 // that unit on, otherwise the unit is released exactly once. check_done relies on it.
+import { defaultAllocator, type SharedAllocator } from "../shm/region.ts";
 import * as L from "./layout.ts";
 import type { SchedulerStats } from "./stats.ts";
 import { incarnationOf, packStatus, statusOf, TxStatus } from "./status.ts";
 import { type Task, TaskKind } from "./task.ts";
 
-/** Returns `bytes` bytes of shared memory at `byteOffset` (e.g. native allocateShared, which 64-byte aligns). */
-export type SchedulerAllocator = (bytes: number) => { buffer: SharedArrayBuffer; byteOffset: number };
+/** Where the scheduler's words live (src/shm/region.ts; the engine passes the cache-line allocator). */
+export type SchedulerAllocator = SharedAllocator;
 
 /** Plain data: survives postMessage, and Scheduler.attach rebuilds the scheduler from it. */
 export interface SchedulerDescriptor {
@@ -38,7 +39,6 @@ const DEFAULT_PARK_TIMEOUT_MS = 5;
 const LOCK_SPINS_BEFORE_SLEEP = 128;
 const LOCK_SLEEP_MS = 0.02;
 
-const defaultAllocator: SchedulerAllocator = (bytes) => ({ buffer: new SharedArrayBuffer(bytes), byteOffset: 0 });
 
 export class Scheduler {
   private readonly words: Int32Array;

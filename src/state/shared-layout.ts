@@ -1,7 +1,7 @@
 /**
  * Layout of a SharedStorage region: one SharedArrayBuffer region starting at `byteOffset`
  * (64-byte aligned), read as u32 words. All word offsets below are relative to the region's
- * first word; all multi-word keys and numbers are big-endian word order (shared-words.ts).
+ * first word; all multi-word keys and numbers are big-endian word order (src/shm/words.ts).
  *
  * Header, 16 words (64 bytes):
  *   0 MAGIC ("PEVS")              1 VERSION
@@ -92,30 +92,4 @@ export function tableCapacity(count: number): number {
 
 export function roundUpToLine(words: number): number {
   return Math.ceil(words / LINE_WORDS) * LINE_WORDS;
-}
-
-// Murmur3-style word mixing: sequential slots (0, 1, 2, ...) and vanity addresses with
-// long zero prefixes must still spread over the table.
-function mixWord(hash: number, word: number): number {
-  let k = Math.imul(word, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  hash ^= k;
-  hash = (hash << 13) | (hash >>> 19);
-  return (Math.imul(hash, 5) + 0xe6546b64) | 0;
-}
-
-function finish(hash: number): number {
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  return (hash ^ (hash >>> 16)) >>> 0;
-}
-
-/** Hash of `count` words starting at key[offset], seeded (storage uses the account handle). */
-export function hashWords(key: Uint32Array, offset: number, count: number, seed: number): number {
-  let hash = seed;
-  for (let i = 0; i < count; i++) hash = mixWord(hash, key[offset + i]);
-  return finish(hash ^ count);
 }

@@ -1,5 +1,6 @@
 import type { Hex } from "../chain/types.ts";
-import { allocateShared } from "../native/index.ts";
+import { hashWords } from "../shm/hash.ts";
+import { cacheLineAllocator, type SharedAllocator } from "../shm/region.ts";
 import type { MemoryStorage } from "./memory.ts";
 import {
   A_ADDRESS,
@@ -27,7 +28,6 @@ import {
   H_STORAGE,
   H_VERSION,
   HEADER_WORDS,
-  hashWords,
   MAGIC,
   roundUpToLine,
   S_SLOT,
@@ -37,7 +37,7 @@ import {
   tableCapacity,
   VERSION,
 } from "./shared-layout.ts";
-import { ADDRESS_WORDS, addressToWords, bigintToWords, hexToWords, WORD256_WORDS, WORD64_WORDS } from "./shared-words.ts";
+import { ADDRESS_WORDS, addressToWords, bigintToWords, hexToWords, WORD256_WORDS, WORD64_WORDS } from "../shm/words.ts";
 
 /** Where a SharedStorage region lives; postable as is (structured clone shares the buffer). */
 export interface SharedStorageDescriptor {
@@ -48,9 +48,7 @@ export interface SharedStorageDescriptor {
 }
 
 /** Gives a zero-filled shared region of at least byteLength bytes at a 64-byte aligned byteOffset. */
-export type SharedAllocator = (byteLength: number) => { buffer: SharedArrayBuffer; byteOffset: number };
 
-export const cacheLineAllocator: SharedAllocator = (byteLength) => allocateShared(byteLength, 64);
 
 interface TablePlan {
   capacity: number;

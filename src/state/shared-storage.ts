@@ -21,7 +21,6 @@ import {
   H_MAGIC,
   H_STORAGE,
   H_VERSION,
-  hashWords,
   MAGIC,
   S_SLOT,
   S_STATE,
@@ -29,7 +28,9 @@ import {
   SLOT_WORDS,
   VERSION,
 } from "./shared-layout.ts";
-import { cacheLineAllocator, type SharedAllocator, type SharedStorageDescriptor, writeSharedStorage } from "./shared-storage-builder.ts";
+import { hashWords } from "../shm/hash.ts";
+import { cacheLineAllocator, type SharedAllocator } from "../shm/region.ts";
+import { type SharedStorageDescriptor, writeSharedStorage } from "./shared-storage-builder.ts";
 import {
   ADDRESS_WORDS,
   addressToWords,
@@ -39,11 +40,10 @@ import {
   WORD64_WORDS,
   wordsToBigInt,
   wordsToHex,
-} from "./shared-words.ts";
+} from "../shm/words.ts";
 import type { AccountInfo, Storage } from "./types.ts";
 
-export type { SharedAllocator, SharedStorageDescriptor } from "./shared-storage-builder.ts";
-export { addressToWords, bigintToWords, bytesToWords, wordsToAddress, wordsToBigInt, wordsToBytes } from "./shared-words.ts";
+export type { SharedStorageDescriptor } from "./shared-storage-builder.ts";
 
 /** findAccount()/accountHandle() result for an absent account. */
 export const NO_ACCOUNT = -1;

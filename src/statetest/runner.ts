@@ -8,6 +8,7 @@ import { executeBlock, type PevmOptions } from "../index.ts";
 import type { MemoryStorage } from "../state/memory.ts";
 import { stateRoot } from "../state/state-root.ts";
 import { buildBlock, buildHeader, buildPreState, buildTransaction } from "./build.ts";
+import { checkStateTestFile } from "./check.ts";
 import type { StateTestFileJson, StateTestJson, StateTestPostJson } from "./json.ts";
 import { skipReason } from "./skips.ts";
 
@@ -93,12 +94,15 @@ function caseName(file: string, test: string, fork: string, post: StateTestPostJ
   return `${file}::${test}::${fork}::d${data}g${gas}v${value}`;
 }
 
+/** Reads and checks a state-test file (InputError naming the file and field). */
 function readTestFile(path: string): StateTestFileJson {
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as StateTestFileJson;
+    json = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     throw new InputError(`cannot read state test: ${(e as Error).message}`, path);
   }
+  return checkStateTestFile(path, json);
 }
 
 /**

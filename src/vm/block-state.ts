@@ -123,9 +123,10 @@ export class BlockState implements StateSource {
    * Lays changes computed elsewhere (the parallel engine's settled state) over this state:
    * their account fields are final values; their slots add to the slots already changed.
    */
-  overlay(changes: StateChanges): void {
+  overlay(changes: StateChanges, skipAdopted = false): void {
     for (const [address, c] of changes) {
       const mine = this.changes.get(address);
+      if (mine === c && skipAdopted) continue;
       if (mine === undefined) {
         this.changes.set(address, { ...c, storage: new Map(c.storage) });
         continue;
@@ -141,6 +142,16 @@ export class BlockState implements StateSource {
       }
       for (const [slot, value] of c.storage) mine.storage.set(slot, value);
     }
+  }
+
+  /** overlay() for changes the caller hands over: accounts new to this state are taken as they are, not copied. */
+  adopt(changes: StateChanges): void {
+    if (this.changes.size === 0) {
+      this.changes = changes;
+      return;
+    }
+    for (const [address, c] of changes) if (!this.changes.has(address)) this.changes.set(address, c);
+    this.overlay(changes, true);
   }
 
   /** A block-level storage write (system contracts), outside any transaction. */

@@ -89,8 +89,13 @@ let jumpCacheInstalled = false;
 async function installJumpAnalysisCache(): Promise<void> {
   if (jumpCacheInstalled) return;
   jumpCacheInstalled = true;
-  const evmDir = dirname(Bun.resolveSync("@ethereumjs/evm", import.meta.dir));
-  const { Interpreter } = await import(`${evmDir}/interpreter.js`);
+  let Interpreter;
+  try {
+    const evmDir = dirname(Bun.resolveSync("@ethereumjs/evm", import.meta.dir));
+    ({ Interpreter } = await import(`${evmDir}/interpreter.js`));
+  } catch {
+    return; // bundled, without node_modules to find the interpreter in: run uncached
+  }
   const analyse = Interpreter.prototype._getValidJumpDestinations;
   if (typeof analyse !== "function") return; // a future version changed it: run uncached
   const cache = new WeakMap<Uint8Array, Map<unknown, unknown>>();

@@ -2,6 +2,7 @@ import { Account, bigIntToBytes, bytesToBigInt, bytesToHex, hexToBytes, type Add
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { AddressHex, Hex } from "../chain/types.ts";
 import { EMPTY_CODE_HASH } from "../state/types.ts";
+import { internCode } from "./code-cache.ts";
 import type { AccountWrite, StateSource, TxWrites } from "./source.ts";
 
 const EMPTY_CODE = new Uint8Array(0);
@@ -60,6 +61,7 @@ function addressKey(address: Address): AddressHex {
  */
 export class TxState {
   private source!: StateSource;
+  private readonly readCode = (codeHash: Hex): Uint8Array => this.source.code(codeHash);
   private accounts = new Map<AddressHex, TxAccount>();
   /** Slot values as read from the source, i.e. at the start of the transaction. */
   private originalSlots = new Map<AddressHex, Map<bigint, bigint>>();
@@ -116,7 +118,7 @@ export class TxState {
 
   codeOf(acc: TxAccount): Uint8Array {
     if (acc.code === undefined) {
-      acc.code = acc.codeHash === EMPTY_CODE_HASH ? EMPTY_CODE : this.source.code(acc.codeHash);
+      acc.code = acc.codeHash === EMPTY_CODE_HASH ? EMPTY_CODE : internCode(acc.codeHash, this.readCode);
     }
     return acc.code;
   }

@@ -5,6 +5,9 @@
 // rejects with a WorkerRunError naming the worker. The onFailure hook fires first so the caller
 // can halt the shared scheduler; the others then get `graceMs` to report before being terminated.
 // Dead or terminated workers are replaced in the background, so the next run has a full pool.
+//
+// Lifetime: a worker keeps the process alive (is ref'ed) only while it starts or a run is in
+// progress; an idle pool is unref'ed, so a script that used the pool exits by itself.
 import type { HostMessage, WorkerMessage } from "./protocol.ts";
 
 export interface PoolOptions {
@@ -128,10 +131,12 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
     if (this.closed) throw new Error("worker pool is closed");
     if (this.busy) throw new Error("worker pool: a run is already in progress");
     this.busy = true;
+    this.keepAlive(true);
     try {
       await this.allReady();
     } catch (error) {
       this.busy = false;
+      this.keepAlive(false);
       throw error;
     }
     return new Promise<Result[]>((resolve, reject) => {
@@ -183,6 +188,14 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
       await Promise.all(this.slots.map((slot) => slot.ready));
     }
     if (this.closed) throw new Error("worker pool is closed");
+  }
+
+  /** Whether the workers keep the process alive: while a run is in progress, not while idle. */
+  private keepAlive(on: boolean): void {
+    for (const slot of this.slots) {
+      // A worker still starting stays ref'ed until it is ready (see onMessage "ready").
+      if (slot.worker !== null && slot.readyWaiter === null) on ? slot.worker.ref() : slot.worker.unref();
+    }
   }
 
   private spawn(slot: Slot): void {
@@ -237,6 +250,7 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
         slot.pinned = message.pinned;
         slot.readyWaiter?.resolve();
         slot.readyWaiter = null;
+        if (!this.busy) worker.unref();
         return;
       case "init-error":
         this.startFailed(slot, worker, message.message);
@@ -310,6 +324,7 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
     if (this.active !== run) return;
     this.active = null;
     this.busy = false;
+    this.keepAlive(false);
     for (const timer of run.timers) clearTimeout(timer);
     if (failure === null) run.resolve(run.results);
     else run.reject(failure);

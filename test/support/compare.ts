@@ -3,9 +3,8 @@
  * transaction, account or slot differs instead of printing two huge objects.
  */
 import { bytesToHex } from "@ethereumjs/util";
-import type { Receipt } from "../../src/chain/receipts.ts";
+import type { BlockResult, Receipt } from "../../src/execute.ts";
 import type { AccountChange, StateChanges } from "../../src/state/types.ts";
-import type { BlockResult } from "../../src/vm/block.ts";
 
 const same = (a: unknown, b: unknown): boolean => Bun.deepEquals(a, b);
 

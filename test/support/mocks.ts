@@ -1,8 +1,8 @@
-/** Mocked blocks (src/mock) loaded into the executor's types through the corpus loader. */
+/** Mocked blocks (test/mock) loaded into the executor's types through the corpus loader. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeMockBlock, type MockKind } from "../../src/mock/index.ts";
+import { writeMockBlock, type MockKind } from "../mock/index.ts";
 import { loadBlockDir, type LoadedBlock } from "../../src/state/corpus.ts";
 
 /** Builds `count` transactions of `kind` (capped at the kind's maximum) and loads them. */

@@ -1,8 +1,8 @@
 /** Runs the parallel engine on a block and compares it with the sequential result. */
-import { executeBlock, type PevmOptions } from "../../src/index.ts";
+import { executeBlock, type InternalOptions } from "../../src/execute.ts";
 import type { ParallelStats } from "../../src/parallel/engine.ts";
 import type { LoadedBlock } from "../../src/state/corpus.ts";
-import type { BlockResult } from "../../src/vm/block.ts";
+import type { BlockResult } from "../../src/execute.ts";
 import { resultDifferences } from "./compare.ts";
 import type { FallbackLog } from "./fallbacks.ts";
 
@@ -25,7 +25,7 @@ export async function compareParallel(
   sequential: BlockResult,
   workers: number,
   fallbacks: FallbackLog,
-  options: Omit<PevmOptions, "workers" | "sequential"> = {},
+  options: Omit<InternalOptions, "workers" | "sequential"> = {},
 ): Promise<ParallelComparison> {
   const parallel = await executeBlock(loaded.block, loaded.storage, { timeoutMs: BLOCK_TIMEOUT_MS, ...options, workers });
   const stats = parallel.stats!;

@@ -1,5 +1,5 @@
 /**
- * Compiled contracts: ours (src/mock/artifacts, built by build-artifacts.ts, for Cancun and,
+ * Compiled contracts: ours (test/mock/artifacts, built by build-artifacts.ts, for Cancun and,
  * in artifacts/paris, for Paris: no PUSH0) and Uniswap V3 as shipped compiled on npm (0.7.6,
  * runs on any of the forks). Loaded lazily and cached.
  */

@@ -1,6 +1,6 @@
 /**
  * Compiles the mock contracts in ./contracts with solc-js and writes one JSON artifact per
- * contract to ./artifacts. Run with `bun src/mock/build-artifacts.ts`; the outputs are
+ * contract to ./artifacts. Run with `bun test/mock/build-artifacts.ts`; the outputs are
  * committed so that generating a mocked block never needs the compiler.
  */
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -69,7 +69,7 @@ for (const target of TARGETS) {
       const storageSlots = Object.fromEntries(contract.storageLayout.storage.map((entry) => [entry.label, Number(entry.slot)]));
       const artifact = {
         contractName: name,
-        source: `src/mock/contracts/${file}`,
+        source: `test/mock/contracts/${file}`,
         compiler: `solc ${solc.version()}`,
         ...(target.evmVersion === "cancun" ? {} : { evmVersion: target.evmVersion }),
         abi: contract.abi,

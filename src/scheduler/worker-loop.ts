@@ -1,9 +1,9 @@
 // The Block-STM worker loop (the paper's run()): claim tasks from the shared scheduler and run
 // them with a transaction executor until the block is done or halted. Generic over the executor,
 // so the EVM executor and synthetic test workloads share it.
-import { HALT_WORKER_ERROR, type Scheduler } from "../scheduler/scheduler.ts";
-import { emptyStats, type SchedulerStats } from "../scheduler/stats.ts";
-import { Task, TaskKind } from "../scheduler/task.ts";
+import { HALT_WORKER_ERROR, type Scheduler } from "./scheduler.ts";
+import { emptyStats, type SchedulerStats } from "./stats.ts";
+import { Task, TaskKind } from "./task.ts";
 
 /** Result of one execution. Executors may return the same (mutated) object every time. */
 export type ExecOutcome = { kind: "blocked"; blockingTx: number } | { kind: "done"; wroteNewLocation: boolean };

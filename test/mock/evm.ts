@@ -10,7 +10,7 @@ import { SimpleStateManager } from "@ethereumjs/statemanager";
 import { createFeeMarket1559Tx } from "@ethereumjs/tx";
 import { createAccount, createAddressFromString, setLengthLeft, type Address } from "@ethereumjs/util";
 import { createVM, runTx, type VM } from "@ethereumjs/vm";
-import { EMPTY_CODE_HASH } from "../state/types.ts";
+import { EMPTY_CODE_HASH } from "../../src/state/types.ts";
 import { ETHER, mockAddress } from "./accounts.ts";
 import { MOCK_BASE_FEE, MOCK_BLOCK_NUMBER, MOCK_MAX_FEE, MOCK_PRIORITY_FEE, MOCK_TIMESTAMP, type TxSpec } from "./block.ts";
 import { bytesToHex, hexToBytes, keccakHex } from "./hex.ts";

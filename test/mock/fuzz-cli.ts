@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { closeEngines, InputError, loadBlockDir, parseForkName } from "../index.ts";
+import { closeEngines, InputError, loadBlockDir, parseForkName } from "../../src/index.ts";
 import { DEFAULT_MAX_TXS, FUZZ_FORKS, knobsJson } from "./fuzz.ts";
 import { compareModes, fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
 

@@ -1,5 +1,5 @@
-import { bytesToHexString, hexToBytesInto } from "../state/shared-words.ts";
-import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction, Withdrawal } from "./types.ts";
+import { bytesToHexString, hexToBytesInto } from "../shm/words.ts";
+import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction, Withdrawal } from "../chain/types.ts";
 
 /**
  * A Block encoded into one SharedArrayBuffer, so every Worker gets it by receiving that

@@ -1,12 +1,12 @@
 /**
- * Writes a mocked block to a directory: `bun src/mock/cli.ts <kind> <count> <dir>`,
+ * Writes a mocked block to a directory: `bun test/mock/cli.ts <kind> <count> <dir>`,
  * then `bun run pevm <dir>` executes it.
  */
 import { MOCK_KINDS, mockKind, writeMockBlock } from "./index.ts";
 
 const [kindName, countText, directory] = process.argv.slice(2);
 if (kindName === undefined || countText === undefined || directory === undefined) {
-  console.error(`usage: bun src/mock/cli.ts <kind> <count> <dir>\nkinds: ${MOCK_KINDS.map((kind) => kind.name).join(", ")}`);
+  console.error(`usage: bun test/mock/cli.ts <kind> <count> <dir>\nkinds: ${MOCK_KINDS.map((kind) => kind.name).join(", ")}`);
   process.exit(2);
 }
 const mock = await mockKind(kindName).build(Number(countText));

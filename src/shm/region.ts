@@ -1,7 +1,9 @@
-// Shared-memory plumbing common to the multi-version structures: regions handed out by a
-// pluggable allocator, their postable descriptors, and the capacity error.
+// Regions of shared memory: every shared structure (pre-state, multi-version memory,
+// scheduler, results) gets its memory from a SharedAllocator and describes where it lives
+// with a postable SharedRegion.
+import { allocateShared } from "../native/index.ts";
 
-/** Returns `bytes` bytes of shared memory starting at `byteOffset` (e.g. native/allocateShared). */
+/** Returns `bytes` bytes of shared memory starting at `byteOffset`. */
 export type SharedAllocator = (bytes: number) => { buffer: SharedArrayBuffer; byteOffset: number };
 
 /** A slice of a SharedArrayBuffer; plain data, so it survives postMessage. */
@@ -11,7 +13,14 @@ export interface SharedRegion {
   byteLength: number;
 }
 
+/** A fresh SharedArrayBuffer per region (tests, small structures). */
 export const defaultAllocator: SharedAllocator = (bytes) => ({ buffer: new SharedArrayBuffer(bytes), byteOffset: 0 });
+
+/**
+ * Regions that start on a 64-byte cache line, so that hot words padded to a line apart never
+ * share one (native helper when loaded; a pointer-aligned offset into a larger buffer without).
+ */
+export const cacheLineAllocator: SharedAllocator = (bytes) => allocateShared(bytes, 64);
 
 /** Words per 64-byte cache line: hot counters sit `CACHE_LINE_WORDS` apart. */
 export const CACHE_LINE_WORDS = 16;
@@ -28,22 +37,6 @@ export function allocateRegion(allocate: SharedAllocator, int32Words: number): S
 
 export function int32View(region: SharedRegion): Int32Array {
   return new Int32Array(region.buffer, region.byteOffset, region.byteLength >> 2);
-}
-
-export type MvResource = "locations" | "entries" | "writeArena" | "readArena" | "transactions";
-
-/**
- * A fixed capacity chosen at creation was exceeded. The structure must be considered
- * unusable for the current block: the engine retries with larger capacities or falls back.
- */
-export class MvCapacityError extends Error {
-  override readonly name = "MvCapacityError";
-  constructor(
-    readonly resource: MvResource,
-    readonly capacity: number,
-  ) {
-    super(`multi-version memory: ${resource} capacity ${capacity} exceeded`);
-  }
 }
 
 /** Smallest power of two >= n (n >= 1). */

@@ -8,13 +8,14 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InvalidTransactionError } from "../chain/errors.ts";
-import { forkName } from "../chain/forks.ts";
-import { parseBlock } from "../chain/json.ts";
-import type { Block } from "../chain/types.ts";
-import { executeBlock, type Storage } from "../index.ts";
-import { loadPreState } from "../state/corpus.ts";
-import { resultDifferences } from "../../test/support/compare.ts";
+import { InvalidTransactionError } from "../../src/chain/errors.ts";
+import { forkName } from "../../src/chain/forks.ts";
+import { parseBlock } from "../../src/chain/json.ts";
+import type { Block } from "../../src/chain/types.ts";
+import { executeBlock } from "../../src/execute.ts";
+import type { Storage } from "../../src/state/types.ts";
+import { loadPreState } from "../../src/state/corpus.ts";
+import { resultDifferences } from "../support/compare.ts";
 import { blockSeed, fuzzBlock, knobsJson, TX_KINDS, type FuzzBlock, type FuzzSettings, type TxKind } from "./fuzz.ts";
 import { SeededRandom } from "./random.ts";
 import { writeMockBlock } from "./write.ts";

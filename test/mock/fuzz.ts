@@ -17,7 +17,7 @@
  * PUSH0; Shanghai on, the Cancun build (see artifacts.ts).
  */
 import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
-import { Fork, forkName } from "../chain/forks.ts";
+import { Fork, forkName } from "../../src/chain/forks.ts";
 import { decodeWord, encodeCall } from "./abi.ts";
 import { ETHER, GWEI, MOCK_COINBASE, mockAddress, mockAddresses } from "./accounts.ts";
 import { artifact, type EvmTarget } from "./artifacts.ts";

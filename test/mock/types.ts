@@ -2,7 +2,7 @@
  * The JSON shapes of a mocked block: the corpus format (see data/README.md), so that a mock
  * can be written to a directory and run by the CLI like any mainnet block.
  */
-import type { Hex } from "../chain/types.ts";
+import type { Hex } from "../../src/chain/types.ts";
 
 export type { Hex };
 

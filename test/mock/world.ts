@@ -3,7 +3,7 @@
  * Generators write into it directly (balances, mapping slots) or load it into the set-up
  * VM and read back what real transactions did; `toJson` gives the corpus format.
  */
-import { EMPTY_CODE_HASH } from "../state/types.ts";
+import { EMPTY_CODE_HASH } from "../../src/state/types.ts";
 import { hexToBytes, keccakHex, quantity } from "./hex.ts";
 import type { Hex, PreStateJson } from "./types.ts";
 

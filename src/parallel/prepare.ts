@@ -1,0 +1,190 @@
+// Preparing a block for the workers: the pre-state and the block in shared memory, each made
+// once per object and reused by every later run of it (a benchmark's loading step).
+import { Fork } from "../chain/forks.ts";
+import type { AddressHex, Block, Hex } from "../chain/types.ts";
+import { MemoryStorage } from "../state/memory.ts";
+import { SharedStorage } from "../state/shared-storage.ts";
+import { EMPTY_CODE_HASH, type AccountInfo, type StateChanges, type Storage } from "../state/types.ts";
+import { BlockState } from "../vm/block-state.ts";
+import { applyBlockPrologue } from "../vm/block.ts";
+import { LocationKind, LocationTable } from "../mv/index.ts";
+import { encodeBlock } from "./block-codec.ts";
+
+let nextId = 1;
+const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
+const encodedBlocks = new WeakMap<Block, SharedBlock>();
+
+export interface SharedBlock {
+  id: number;
+  buffer: SharedArrayBuffer;
+  previousFromSender: SharedArrayBuffer;
+  /** Location templates of this block, by table size (see staticLocations). */
+  templates: Map<string, StaticLocations>;
+}
+
+/**
+ * The locations every block knows before it runs: the beneficiary's account, and each
+ * transaction's sender and recipient (account and code). They are inserted into a template
+ * location table once per block; each run copies the template (a memcpy) instead of every
+ * worker inserting them, and workers take each transaction's ids from `ids` instead of
+ * looking its addresses up.
+ */
+export interface StaticLocations {
+  template: LocationTable;
+  /**
+   * Int32 per transaction and STATIC_IDS_PER_TX: sender ACCOUNT, sender CODE, recipient
+   * ACCOUNT, recipient CODE (-1 for a creation), then the beneficiary's ACCOUNT at the end.
+   */
+  ids: SharedArrayBuffer;
+}
+
+export const STATIC_IDS_PER_TX = 4;
+
+/**
+ * The block's static locations in a table of `capacity` keys (the run's table must match it),
+ * or undefined when they would fill more than half of it (then the workers insert them).
+ */
+export function staticLocations(block: Block, shared: SharedBlock, capacity: number): StaticLocations | undefined {
+  if (block.transactions.length * STATIC_IDS_PER_TX + 1 > capacity / 2) return undefined;
+  const key = String(capacity);
+  let known = shared.templates.get(key);
+  if (known === undefined) {
+    const template = LocationTable.create(capacity);
+    const txs = block.transactions;
+    const ids = new Int32Array(new SharedArrayBuffer(4 * (txs.length * STATIC_IDS_PER_TX + 1)));
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!;
+      const at = i * STATIC_IDS_PER_TX;
+      ids[at] = template.idOfHex(LocationKind.ACCOUNT, tx.from);
+      ids[at + 1] = template.idOfHex(LocationKind.CODE, tx.from);
+      ids[at + 2] = tx.to === undefined ? -1 : template.idOfHex(LocationKind.ACCOUNT, tx.to);
+      ids[at + 3] = tx.to === undefined ? -1 : template.idOfHex(LocationKind.CODE, tx.to);
+    }
+    ids[txs.length * STATIC_IDS_PER_TX] = template.idOfHex(LocationKind.ACCOUNT, block.header.coinbase);
+    known = { template, ids: ids.buffer as SharedArrayBuffer };
+    shared.templates.set(key, known);
+  }
+  return known;
+}
+
+/**
+ * The pre-state in shared memory, built once per Storage object (the "loading" step a
+ * benchmark does not time). The Storage must not change afterwards.
+ */
+export function shareStorage(storage: Storage): { id: number; storage: SharedStorage; storageOnly: string[] } {
+  let shared = sharedStorages.get(storage);
+  if (shared === undefined) {
+    if (!(storage instanceof MemoryStorage)) {
+      throw new TypeError("the parallel engine needs a MemoryStorage pre-state (it copies it into shared memory)");
+    }
+    const storageOnly: string[] = [];
+    for (const [address, acc] of storage.accounts) {
+      if (acc.storage.size > 0 && acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH) storageOnly.push(address);
+    }
+    shared = { id: nextId++, storage: SharedStorage.fromMemory(storage), storageOnly };
+    sharedStorages.set(storage, shared);
+  }
+  return shared;
+}
+
+export function shareBlock(block: Block): SharedBlock {
+  let encoded = encodedBlocks.get(block);
+  if (encoded === undefined) {
+    const previousFromSender = new SharedArrayBuffer(Math.max(4, block.transactions.length * 4));
+    const previous = new Int32Array(previousFromSender);
+    const last = new Map<string, number>();
+    for (const tx of block.transactions) {
+      previous[tx.index] = last.get(tx.from) ?? -1;
+      last.set(tx.from, tx.index);
+    }
+    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender, templates: new Map() };
+    encodedBlocks.set(block, encoded);
+  }
+  return encoded;
+}
+
+
+const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Storage; prologue: StateChanges | undefined }>();
+
+/**
+ * Block-level writes before the transactions (DAO fork, beacon root) become part of the
+ * pre-state the workers see; built once per block and pre-state, like the shared copy.
+ */
+export function withPrologue(block: Block, fork: Fork, storage: Storage): { base: Storage; prologue: StateChanges | undefined } {
+  const cached = prologues.get(block);
+  if (cached !== undefined && cached.storage === storage && cached.fork === fork) return cached;
+  const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
+  applyBlockPrologue(block, fork, pre, storage);
+  const prologue = pre.result().size > 0 ? pre.result() : undefined;
+  const base = prologue === undefined ? storage : storage instanceof MemoryStorage ? overlayMemory(storage, prologue) : new OverlayStorage(storage, prologue);
+  const entry = { storage, fork, base, prologue };
+  prologues.set(block, entry);
+  return entry;
+}
+
+/**
+ * A MemoryStorage with block-level changes applied, to be copied into shared memory (a
+ * shallow copy: untouched accounts are shared with the original).
+ */
+function overlayMemory(storage: MemoryStorage, changes: StateChanges): MemoryStorage {
+  const copy = new MemoryStorage();
+  for (const [a, acc] of storage.accounts) copy.accounts.set(a, acc);
+  for (const [h, c] of storage.codes) copy.codes.set(h, c);
+  for (const [n, h] of storage.blockHashes) copy.blockHashes.set(n, h);
+  for (const [address, c] of changes) {
+    if (c.deleted) {
+      copy.accounts.delete(address);
+      continue;
+    }
+    const old = storage.accounts.get(address);
+    const slots = new Map(c.storageCleared ? [] : (old?.storage ?? []));
+    for (const [k, v] of c.storage) slots.set(k, v);
+    copy.setAccount(address, { balance: c.balance, nonce: c.nonce, codeHash: c.codeHash }, slots);
+    if (c.code) copy.codes.set(c.codeHash, c.code);
+  }
+  return copy;
+}
+
+/** Per transaction, the details (logs, contract, invalidity) of its final incarnation. */
+
+/** Any Storage with block-level changes laid over it (read through, nothing copied). */
+export class OverlayStorage implements Storage {
+  constructor(
+    private readonly base: Storage,
+    private readonly changes: StateChanges,
+  ) {}
+
+  account(address: AddressHex): AccountInfo | undefined {
+    const c = this.changes.get(address);
+    if (c === undefined) return this.base.account(address);
+    return c.deleted ? undefined : { balance: c.balance, nonce: c.nonce, codeHash: c.codeHash };
+  }
+
+  code(codeHash: Hex): Uint8Array | undefined {
+    for (const c of this.changes.values()) if (c.code !== undefined && c.codeHash === codeHash) return c.code;
+    return this.base.code(codeHash);
+  }
+
+  storage(address: AddressHex, slot: bigint): bigint {
+    const c = this.changes.get(address);
+    if (c !== undefined) {
+      const value = c.storage.get(slot);
+      if (value !== undefined) return value;
+      if (c.storageCleared || c.deleted) return 0n;
+    }
+    return this.base.storage(address, slot);
+  }
+
+  blockHash(number: bigint): Hex | undefined {
+    return this.base.blockHash(number);
+  }
+
+  hasStorage(address: AddressHex): boolean {
+    const c = this.changes.get(address);
+    if (c !== undefined) {
+      for (const value of c.storage.values()) if (value !== 0n) return true;
+      if (c.storageCleared || c.deleted) return false;
+    }
+    return this.base.hasStorage?.(address) ?? false;
+  }
+}

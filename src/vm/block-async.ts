@@ -1,0 +1,128 @@
+import { DAO_DRAINED_ACCOUNTS, DAO_REFUND_CONTRACT } from "../chain/dao.ts";
+import { DAO_FORK_BLOCK, Fork } from "../chain/forks.ts";
+import { orBloom, type Receipt } from "../chain/receipts.ts";
+import { BEACON_ROOTS_ADDRESS } from "../chain/rules.ts";
+import type { AddressHex, Block } from "../chain/types.ts";
+import { CachedStorage } from "../state/cached-storage.ts";
+import { MissingState, type AsyncStorage, type StateKey } from "../state/missing.ts";
+import { BlockState } from "./block-state.ts";
+import { applyBlockPrologue, blockFork, checkBlobGas, environmentFor, finishBlock, receiptOf, type BlockResult, type ExecuteOptions } from "./block.ts";
+import { forkVm, type ForkVm } from "./evm.ts";
+import { executeTransaction, type TxOutcome } from "./transaction.ts";
+
+/**
+ * Sequential execution on a pre-state that has to be fetched (a node over JSON-RPC).
+ *
+ * The AsyncStorage is wrapped in a CachedStorage; what the block names (senders, recipients,
+ * access lists, beneficiary, withdrawals, system contracts) is loaded before execution; a
+ * transaction that reads anything else throws MissingState, which loads the keys and runs the
+ * transaction again from its start (its TxState is begun afresh; the block state holds only
+ * the transactions before it). The loop below is executeBlockSequential's (src/vm/block.ts)
+ * with that retry; the block-level steps are the same functions.
+ */
+
+/** EIP-2935's history contract (Prague): its system call writes the parent hash there. */
+const HISTORY_STORAGE_ADDRESS = "0x0000f90827f1c53a10cb7a02335b175320002935" as AddressHex;
+
+/** A safety bound: every round loads at least one new key, so this is never reached by a sane block. */
+const MAX_ROUNDS_PER_BLOCK = 1_000_000;
+
+export interface AsyncExecution {
+  result: BlockResult;
+  /** Holds every location the execution read: `storage.snapshot()` is the pre-state. */
+  storage: CachedStorage;
+  /** Transaction runs cut short by MissingState (each followed by a load). */
+  missRounds: number;
+}
+
+/** The locations a block names before any of its code runs. */
+export function blockKeys(block: Block, fork: Fork): StateKey[] {
+  const addresses = new Set<AddressHex>([block.header.coinbase]);
+  const keys: StateKey[] = [];
+  for (const tx of block.transactions) {
+    addresses.add(tx.from);
+    if (tx.to !== undefined) addresses.add(tx.to);
+    for (const item of tx.accessList) {
+      addresses.add(item.address);
+      for (const slot of item.storageKeys) keys.push({ kind: "storage", address: item.address, slot });
+    }
+  }
+  for (const w of block.withdrawals ?? []) addresses.add(w.address);
+  for (const u of block.uncles) addresses.add(u.coinbase);
+  if (fork >= Fork.Cancun && block.header.parentBeaconBlockRoot !== undefined) addresses.add(BEACON_ROOTS_ADDRESS as AddressHex);
+  if (fork >= Fork.Prague) addresses.add(HISTORY_STORAGE_ADDRESS);
+  if (block.header.number === DAO_FORK_BLOCK && fork >= Fork.Dao && fork < Fork.TangerineWhistle) {
+    for (const a of [...DAO_DRAINED_ACCOUNTS, DAO_REFUND_CONTRACT]) addresses.add(a as AddressHex);
+  }
+  return [...[...addresses].map((address): StateKey => ({ kind: "account", address })), ...keys];
+}
+
+/** After a transaction was cut short inside the interpreter, drop its half-done call state. */
+function resetInterpreter(vm: ForkVm): void {
+  const evm = vm.evm as unknown as { transientStorage: { constructor: new () => unknown } };
+  evm.transientStorage = new evm.transientStorage.constructor() as never;
+}
+
+export async function executeBlockOnAsyncStorage(block: Block, source: AsyncStorage | CachedStorage, options: ExecuteOptions = {}): Promise<AsyncExecution> {
+  const storage = source instanceof CachedStorage ? source : new CachedStorage(source);
+  const fork = blockFork(block, options);
+  const env = environmentFor(block, fork);
+  const vm = await forkVm(fork);
+  let rounds = 0;
+  const loadMissing = async (e: unknown): Promise<void> => {
+    if (!(e instanceof MissingState)) throw e;
+    if (++rounds > MAX_ROUNDS_PER_BLOCK) throw new Error(`block ${block.header.number}: more than ${MAX_ROUNDS_PER_BLOCK} state loads`);
+    const before = storage.loadedKeys;
+    await storage.load(e.keys);
+    if (storage.loadedKeys === before) throw new Error(`MissingState for keys already loaded: ${e.message}`);
+  };
+
+  await storage.load(blockKeys(block, fork));
+
+  // The prologue writes as it reads: on a miss, start it over on a fresh block state.
+  let state: BlockState;
+  for (;;) {
+    state = new BlockState(storage, fork >= Fork.SpuriousDragon);
+    try {
+      if (!options.transactionsOnly) applyBlockPrologue(block, fork, state, storage);
+      break;
+    } catch (e) {
+      await loadMissing(e);
+    }
+  }
+
+  const receipts: Receipt[] = [];
+  const bloom = new Uint8Array(256);
+  let gasUsed = 0n;
+  let blobGasUsed = 0n;
+  for (const tx of block.transactions) {
+    let outcome: TxOutcome;
+    for (;;) {
+      try {
+        const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
+        outcome = pending instanceof Promise ? await pending : pending;
+        break;
+      } catch (e) {
+        resetInterpreter(vm);
+        await loadMissing(e);
+      }
+    }
+    // Applying reads the pre-state of every account written (and credited): load them first,
+    // so that the block state never sees a miss half-way through an update.
+    const touched: StateKey[] = [...outcome.writes.accounts.keys(), env.coinbase].map((address) => ({ kind: "account", address }));
+    if (outcome.writes.credit !== undefined) touched.push({ kind: "account", address: outcome.writes.credit.address });
+    await storage.load(touched);
+    state.apply(outcome.writes);
+    const credit = outcome.writes.credit;
+    if (credit !== undefined) state.credit(credit.address, credit.amount, true);
+    state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
+    gasUsed += outcome.gasUsed;
+    blobGasUsed += outcome.blobGasUsed;
+    checkBlobGas(fork, blobGasUsed, tx.index);
+    const receipt = receiptOf(tx.type, outcome, gasUsed);
+    orBloom(bloom, receipt.logsBloom);
+    receipts.push(receipt);
+  }
+  // Rewards and withdrawals credit accounts named by the block (loaded up front).
+  return { result: finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom), storage, missRounds: rounds };
+}
