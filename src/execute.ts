@@ -13,7 +13,8 @@ import { defaultWorkerCount, engineFor, startEngine } from "./parallel/registry.
 import { isAsyncStorage, type AsyncStorage } from "./state/missing.ts";
 import type { Storage } from "./state/types.ts";
 import { executeBlockOnAsyncStorage } from "./vm/block-async.ts";
-import { executeBlockSequential, type BlockResult as RawBlockResult, type ExecuteOptions } from "./vm/block.ts";
+import { checkBlockSize } from "./chain/validity.ts";
+import { blockFork, executeBlockSequential, type BlockResult as RawBlockResult, type ExecuteOptions } from "./vm/block.ts";
 
 /**
  * The most workers one engine may have: 64, or twice the CPUs this process may use where that
@@ -109,6 +110,8 @@ export async function executeWith(
   options: InternalOptions = {},
 ): Promise<BlockResult> {
   const block = toBlock(input);
+  // EIP-7934: a block-level rule that needs no execution, checked once for both modes.
+  if (block.rlpSize !== undefined) checkBlockSize(blockFork(block, options), block.rlpSize);
   if (options.workers !== undefined) checkWorkerCount(options.workers, "workers");
   if (options.maxWorkers !== undefined) checkWorkerCount(options.maxWorkers, "maxWorkers");
   if (options.sequential && options.workers !== undefined) {

@@ -80,7 +80,7 @@ export { closeEngines, defaultWorkerCount } from "./parallel/registry.ts";
 export { setWorkerScript } from "./parallel/worker-script.ts";
 
 export { Fork, forkName, mainnetFork, parseForkName } from "./chain/forks.ts";
-export { InputError, InvalidTransactionError, type InvalidTxReason } from "./chain/errors.ts";
+export { InputError, InvalidBlockError, InvalidTransactionError, type InvalidTxReason } from "./chain/errors.ts";
 export { logsHash, receiptsRoot, type Log } from "./chain/receipts.ts";
 export type { AccessListItem, AddressHex as Address, Block, BlockHeader, Hex, Transaction, Withdrawal } from "./chain/types.ts";
 export { parseBlock } from "./chain/json.ts";

@@ -48,6 +48,22 @@ describe("block codec round trip on corpus blocks", () => {
 });
 
 describe("block codec on synthetic blocks", () => {
+  test("Prague fields: set-code authorizations, the requests hash, the RLP size", () => {
+    const block = syntheticTransferBlock(2);
+    const max = (1n << 256n) - 1n;
+    block.transactions[1].type = 4;
+    block.transactions[1].authorizationList = [
+      { chainId: 0n, address: pseudoRandomAddress(5), nonce: (1n << 64n) - 2n, yParity: 1n, r: max, s: 1n },
+      { chainId: 1n, address: pseudoRandomAddress(6), nonce: 0n, yParity: 0n, r: 12345n, s: max >> 1n },
+    ];
+    block.header.expected.requestsHash = `0x${"ab".repeat(32)}` as Hex;
+    block.rlpSize = 8_388_608;
+    const decoded = decodeBlock(encodeBlock(block));
+    expect(decoded).toEqual(block);
+    expect(decoded.transactions[0]!.authorizationList).toBeUndefined();
+    expect(decoded.transactions[1]!.authorizationList).toHaveLength(2);
+  });
+
   test("extremes: 256-bit values, uncles, absent optionals", () => {
     const block = syntheticTransferBlock(3);
     const max = (1n << 256n) - 1n;

@@ -190,6 +190,42 @@ describe("pevm statetest", () => {
   });
 });
 
+describe("pevm blocktest", () => {
+  const FIXTURE = join(ROOT, "data", "eest", "blockchain_tests", "prague", "eip7002_el_triggerable_withdrawals", "test_withdrawal_requests_negative.json.gz");
+
+  for (const mode of [[], ["--workers", "2"]]) {
+    test(`runs a blockchain-test file ${mode.length ? "with 2 workers" : "sequentially"} and ends with the counts`, () => {
+      const r = pevm("blocktest", ...mode, FIXTURE);
+      expect(r.exitCode).toBe(0);
+      const last = r.stdout.trimEnd().split("\n").at(-1)!;
+      expect(last).toMatch(/^[1-9][0-9]* passed, 0 failed, 0 skipped, 0 header-only/);
+      expect(r.stdout).toContain("skip list: empty");
+    }, 60_000);
+  }
+
+  test("--fork is refused (each test names its forks)", () => {
+    const r = pevm("blocktest", "--fork", "Osaka", FIXTURE);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("--fork");
+    noStackTrace(r.stderr);
+  });
+});
+
+describe("forks after Cancun", () => {
+  test("a block with a 2026 timestamp runs as BPO2, in the table and the JSON", () => {
+    const dir = copyBlock("19932703", "bpo2", { block: (b) => (b.timestamp = "0x698a5c80") });
+    const table = pevm("--sequential", ...SIDE_FILES, dir);
+    expect(table.stdout).toMatch(/\bBPO2\b/);
+    const json = pevm("--sequential", "--json", ...SIDE_FILES, dir);
+    expect(JSON.parse(json.stdout.trim().split("\n")[0]!).fork).toBe("BPO2");
+  }, 60_000);
+
+  test("--fork accepts the new names", () => {
+    const r = pevm("--sequential", "--json", "--fork", "osaka", ...SIDE_FILES, join(BLOCKS, "19932703"));
+    expect(JSON.parse(r.stdout.trim().split("\n")[0]!).fork).toBe("Osaka");
+  }, 60_000);
+});
+
 describe("bad options", () => {
   test("--sequential with --workers exits 2", () => {
     const r = pevm("--sequential", "--workers", "2", join(BLOCKS, SMALL_BLOCK));

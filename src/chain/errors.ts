@@ -32,7 +32,12 @@ export type InvalidTxReason =
   | "BLOB_INVALID"
   | "BLOB_FEE_CAP_TOO_LOW"
   | "BLOB_GAS_EXCEEDS_BLOCK"
-  | "GAS_OVERFLOW";
+  | "BLOB_COUNT_EXCEEDED"
+  | "GAS_OVERFLOW"
+  | "CALLDATA_FLOOR_TOO_LOW"
+  | "GAS_LIMIT_ABOVE_CAP"
+  | "SET_CODE_CREATE"
+  | "SET_CODE_EMPTY_AUTHORIZATIONS";
 
 /** A transaction that the chain's rules reject; the block containing it is invalid. */
 export class InvalidTransactionError extends Error {
@@ -43,5 +48,24 @@ export class InvalidTransactionError extends Error {
     readonly detail: string,
   ) {
     super(`transaction ${txIndex}: ${reason}: ${detail}`);
+  }
+}
+
+/** Why a block is invalid as a whole, outside any one transaction. */
+export type InvalidBlockReason =
+  | "INVALID_REQUESTS"
+  | "INVALID_DEPOSIT_EVENT_LAYOUT"
+  | "SYSTEM_CONTRACT_EMPTY"
+  | "SYSTEM_CONTRACT_CALL_FAILED"
+  | "RLP_BLOCK_TOO_LARGE";
+
+/** A block the chain's rules reject for something no single transaction did. */
+export class InvalidBlockError extends Error {
+  override name = "InvalidBlockError";
+  constructor(
+    readonly reason: InvalidBlockReason,
+    detail: string,
+  ) {
+    super(`block: ${reason}: ${detail}`);
   }
 }

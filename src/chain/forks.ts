@@ -26,6 +26,12 @@ export enum Fork {
   Shanghai,
   Cancun,
   Prague,
+  Osaka,
+  /** Blob-parameter-only forks (EIP-7892): they change the blob schedule and nothing else. */
+  BPO1,
+  BPO2,
+  BPO3,
+  BPO4,
 }
 
 /** The @ethereumjs/common hardfork each fork runs the interpreter with. */
@@ -48,6 +54,14 @@ export const ETHEREUMJS_HARDFORK: Record<Fork, Hardfork> = {
   [Fork.Shanghai]: Hardfork.Shanghai,
   [Fork.Cancun]: Hardfork.Cancun,
   [Fork.Prague]: Hardfork.Prague,
+  [Fork.Osaka]: Hardfork.Osaka,
+  // A BPO fork changes only the blob schedule, which our own block processing applies
+  // (chain/blobs.ts); the interpreter runs Osaka's rules. (Mapping to Hardfork.Bpo3 would
+  // also fail: @ethereumjs/common's mainnet config does not list it.)
+  [Fork.BPO1]: Hardfork.Osaka,
+  [Fork.BPO2]: Hardfork.Osaka,
+  [Fork.BPO3]: Hardfork.Osaka,
+  [Fork.BPO4]: Hardfork.Osaka,
 };
 
 /** Mainnet activation: by block number up to the merge, by timestamp after it. */
@@ -71,6 +85,10 @@ const BY_TIMESTAMP: [Fork, bigint][] = [
   [Fork.Shanghai, 1_681_338_455n],
   [Fork.Cancun, 1_710_338_135n],
   [Fork.Prague, 1_746_612_311n],
+  [Fork.Osaka, 1_764_798_551n],
+  [Fork.BPO1, 1_765_290_071n],
+  [Fork.BPO2, 1_767_747_671n],
+  // BPO3 and BPO4 exist in the execution-spec-tests only (no mainnet date).
 ];
 
 export const DAO_FORK_BLOCK = 1_920_000n;
@@ -106,6 +124,11 @@ const NAMES: Record<string, Fork> = {
   shanghai: Fork.Shanghai,
   cancun: Fork.Cancun,
   prague: Fork.Prague,
+  osaka: Fork.Osaka,
+  bpo1: Fork.BPO1,
+  bpo2: Fork.BPO2,
+  bpo3: Fork.BPO3,
+  bpo4: Fork.BPO4,
 };
 
 export function parseForkName(name: string): Fork {
@@ -118,4 +141,19 @@ export function parseForkName(name: string): Fork {
 
 export function forkName(fork: Fork): string {
   return Fork[fork];
+}
+
+/**
+ * A fork label of the execution-spec-tests: a fork name, or a transition such as
+ * `PragueToOsakaAtTime15k` (the first fork before timestamp 15,000, the second from it).
+ * Returns the fork for a block with this timestamp.
+ */
+export function forkAt(label: string, timestamp: bigint): Fork {
+  const transition = /^(\w+?)To(\w+)At(Time|Block)(\d+)(k?)$/.exec(label);
+  if (transition === null) return parseForkName(label);
+  const [, before, after, by, digits, thousands] = transition;
+  if (by !== "Time") throw new InputError(`transition by block number is not supported: "${label}"`, undefined, "network");
+  const at = BigInt(digits!) * (thousands ? 1000n : 1n);
+  const [first, second] = [parseForkName(before!), parseForkName(after!)];
+  return timestamp >= at ? second : first;
 }

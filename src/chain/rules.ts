@@ -12,10 +12,14 @@ const ACCESS_LIST_ADDRESS_GAS = 2_400n;
 const ACCESS_LIST_SLOT_GAS = 1_900n;
 const INIT_CODE_WORD_GAS = 2n;
 export const MAX_INIT_CODE_SIZE = 49_152;
-export const GAS_PER_BLOB = 131_072n;
-export const MAX_BLOB_GAS_PER_BLOCK = 786_432n;
-export const MAX_BLOB_GAS_PER_BLOCK_PRAGUE = 1_179_648n;
 export const BLOB_VERSION_KZG = 0x01;
+/** EIP-7702: intrinsic gas per authorization, and what is refunded when the authority already exists. */
+export const PER_EMPTY_ACCOUNT_COST = 25_000n;
+export const PER_AUTH_BASE_COST = 12_500n;
+/** EIP-7825 (Osaka): no transaction may ask for more gas than this. */
+export const MAX_TX_GAS_LIMIT_OSAKA = 16_777_216n;
+/** EIP-7934 (Osaka): the RLP encoding of a block is at most 10 MiB less a 2 MiB margin. */
+export const MAX_RLP_BLOCK_SIZE_OSAKA = 8_388_608;
 
 /** Gas a transaction pays before its first opcode. */
 export function intrinsicGas(tx: Transaction, fork: Fork): bigint {
@@ -34,6 +38,7 @@ export function intrinsicGas(tx: Transaction, fork: Fork): bigint {
   if (tx.to === undefined && fork >= Fork.Shanghai) {
     gas += INIT_CODE_WORD_GAS * BigInt(Math.ceil(data.length / 32));
   }
+  if (tx.authorizationList !== undefined) gas += PER_EMPTY_ACCOUNT_COST * BigInt(tx.authorizationList.length);
   return gas;
 }
 
@@ -58,29 +63,13 @@ export function minerReward(fork: Fork): bigint {
   return 5_000_000_000_000_000_000n;
 }
 
-/** EIP-4844's fake_exponential: factor * e^(numerator / denominator), in integers. */
-function fakeExponential(factor: bigint, numerator: bigint, denominator: bigint): bigint {
-  let i = 1n;
-  let output = 0n;
-  let acc = factor * denominator;
-  while (acc > 0n) {
-    output += acc;
-    acc = (acc * numerator) / (denominator * i);
-    i++;
-  }
-  return output / denominator;
-}
-
-export function blobGasPrice(excessBlobGas: bigint, fork: Fork): bigint {
-  const fraction = fork >= Fork.Prague ? 5_007_716n : 3_338_477n;
-  return fakeExponential(1n, excessBlobGas, fraction);
-}
-
-export function maxBlobGasPerBlock(fork: Fork): bigint {
-  return fork >= Fork.Prague ? MAX_BLOB_GAS_PER_BLOCK_PRAGUE : MAX_BLOB_GAS_PER_BLOCK;
-}
-
 /** EIP-4788: the contract that keeps beacon roots, and the caller of system calls. */
 export const BEACON_ROOTS_ADDRESS = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02";
 export const SYSTEM_ADDRESS = "0xfffffffffffffffffffffffffffffffffffffffe";
 export const SYSTEM_CALL_GAS = 30_000_000n;
+
+/** Prague system contracts (EIP-2935, EIP-7002, EIP-7251) and the deposit contract (EIP-6110). */
+export const HISTORY_STORAGE_ADDRESS = "0x0000f90827f1c53a10cb7a02335b175320002935";
+export const WITHDRAWAL_REQUEST_ADDRESS = "0x00000961ef480eb55e80d19ad83579a64c007002";
+export const CONSOLIDATION_REQUEST_ADDRESS = "0x0000bbddc7ce488642fb579f8b00f3a590007251";
+export const MAINNET_DEPOSIT_CONTRACT_ADDRESS = "0x00000000219ab540356cbb839cbe05303d7705fa";

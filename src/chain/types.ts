@@ -15,6 +15,16 @@ export interface AccessListItem {
   storageKeys: bigint[];
 }
 
+/** An EIP-7702 authorization: the authority (recovered from the signature) delegates to `address`. */
+export interface Authorization {
+  chainId: bigint;
+  address: AddressHex;
+  nonce: bigint;
+  yParity: bigint;
+  r: bigint;
+  s: bigint;
+}
+
 export interface Withdrawal {
   index: bigint;
   validatorIndex: bigint;
@@ -46,6 +56,8 @@ export interface Transaction {
   accessList: AccessListItem[];
   maxFeePerBlobGas: bigint;
   blobVersionedHashes: Hex[];
+  /** Set-code transactions (type 4) only. */
+  authorizationList?: Authorization[];
 }
 
 export interface BlockHeader {
@@ -68,6 +80,8 @@ export interface BlockHeader {
     receiptsRoot: Hex | undefined;
     logsBloom: Hex | undefined;
     stateRoot: Hex | undefined;
+    /** EIP-7685 (Prague): sha256 commitment to the block's execution-layer requests. */
+    requestsHash?: Hex;
   };
 }
 
@@ -79,4 +93,6 @@ export interface Block {
   /** How many uncles the block includes (its miner earns 1/32 of the reward for each). */
   uncleCount?: number;
   withdrawals: Withdrawal[] | undefined;
+  /** The length of the block's RLP encoding, when known (JSON-RPC `size`): EIP-7934 limits it. */
+  rlpSize?: number;
 }

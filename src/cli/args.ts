@@ -48,7 +48,15 @@ export interface FetchCommand {
   argv: string[];
 }
 
-export type Command = BlockCommand | StateTestCommand | HelpCommand | VersionCommand | UsageCommand | FetchCommand;
+/** `pevm blocktest`: sequential unless --workers N forces the parallel engine. */
+export interface BlocktestCommand {
+  kind: "blocktest";
+  paths: string[];
+  workers: number | undefined;
+  json: boolean;
+}
+
+export type Command = BlockCommand | StateTestCommand | BlocktestCommand | HelpCommand | VersionCommand | UsageCommand | FetchCommand;
 
 export const USAGE = `usage:
   pevm <block-dir>...                    execute each block, compare with its header, print a table
@@ -60,6 +68,9 @@ export const USAGE = `usage:
     --bytecodes FILE --block-hashes FILE default: next to block.json, else two levels up
   pevm statetest <file-or-dir>...        run ethereum/tests state tests, end with "N passed, N failed"
     --sequential | --workers N | --fork NAME (only that fork's cases) | --json (one line per case)
+  pevm blocktest <file-or-dir>...        run execution-spec-tests blockchain tests (.json or .json.gz),
+                                         end with "N passed, N failed, N skipped, ..."
+    --sequential (default) | --workers N (the parallel engine) | --json (one line per test)
   pevm fetch <BLOCK_ID> <RPC_URL>        snapshot a block from a node and check it (fetch --help)
   a block directory may be <RPC_URL>#<BLOCK_ID>: fetched into ./blocks/<number> (once), then run
   pevm --version | --help
@@ -83,9 +94,10 @@ export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) return { kind: "usage" };
   if (argv[0] === "fetch") return { kind: "fetch", argv: argv.slice(1) };
   const isStateTest = argv[0] === "statetest";
+  const isBlocktest = argv[0] === "blocktest";
   let parsed;
   try {
-    parsed = parseArgv({ args: isStateTest ? argv.slice(1) : argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgv({ args: isStateTest || isBlocktest ? argv.slice(1) : argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
     throw optionError(e as Error);
   }
@@ -100,7 +112,15 @@ export function parseArgs(argv: string[]): Command {
   const workers = parseWorkers(values.workers);
   if (sequential && workers !== undefined) throw new InputError("--sequential and --workers exclude each other", undefined, "--workers");
   if (positionals.length === 0) {
-    throw new InputError(isStateTest ? "no state test file or directory given" : "no block directory given", undefined, "arguments");
+    const what = isStateTest ? "state test file or directory" : isBlocktest ? "blockchain test file or directory" : "block directory";
+    throw new InputError(`no ${what} given`, undefined, "arguments");
+  }
+
+  if (isBlocktest) {
+    for (const name of ["state-root", "dump-state", "bytecodes", "block-hashes", "fork"] as const) {
+      if (values[name] !== undefined) throw new InputError("not supported by blocktest", undefined, `--${name}`);
+    }
+    return { kind: "blocktest", paths: positionals, workers, json: values.json === true };
   }
 
   if (isStateTest) {

@@ -5,7 +5,7 @@
  * 2 bad input (one line naming the file, field or transaction), 3 internal error.
  */
 import packageJson from "../../package.json" with { type: "json" };
-import { InputError, InvalidTransactionError } from "../chain/errors.ts";
+import { InputError, InvalidBlockError, InvalidTransactionError } from "../chain/errors.ts";
 import { closeEngines, prepareEngine } from "../index.ts";
 import { parseArgs, USAGE, type BlockCommand } from "./args.ts";
 import { Progress } from "./progress.ts";
@@ -14,6 +14,7 @@ import { runBlockDir } from "./run-block.ts";
 import { checkDumpTarget } from "./dump-state.ts";
 import { postStateHooks } from "./post-state.ts";
 import { runStateTestCommand } from "./statetest.ts";
+import { runBlocktestCommand } from "./blocktest.ts";
 import { isRpcBlockSpec, resolveRpcBlock, runFetchCommand } from "./fetch.ts";
 
 export const EXIT_OK = 0;
@@ -23,8 +24,8 @@ export const EXIT_INTERNAL = 3;
 
 export const VERSION: string = packageJson.version;
 
-function isUserError(e: unknown): e is InputError | InvalidTransactionError {
-  return e instanceof InputError || e instanceof InvalidTransactionError;
+function isUserError(e: unknown): e is InputError | InvalidTransactionError | InvalidBlockError {
+  return e instanceof InputError || e instanceof InvalidTransactionError || e instanceof InvalidBlockError;
 }
 
 async function runBlocks(cmd: BlockCommand): Promise<number> {
@@ -57,7 +58,7 @@ async function runBlocks(cmd: BlockCommand): Promise<number> {
     } catch (e) {
       if (!isUserError(e)) throw e;
       // Keep going with the other blocks; bad input outranks a mismatch in the exit code.
-      err(`pevm: ${e instanceof InvalidTransactionError ? `${dir}: invalid block: ` : ""}${e.message}`);
+      err(`pevm: ${e instanceof InvalidTransactionError || e instanceof InvalidBlockError ? `${dir}: invalid block: ` : ""}${e.message}`);
       exit = EXIT_BAD_INPUT;
       badInput++;
     }
@@ -84,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT_OK;
       case "statetest":
         return await runStateTestCommand(cmd);
+      case "blocktest":
+        return await runBlocktestCommand(cmd);
       case "blocks":
         return await runBlocks(cmd);
       case "fetch":

@@ -21,6 +21,7 @@ export function reportJson(r: BlockReport, withStateRoot: boolean): Record<strin
       receiptsRoot: r.expected.receiptsRoot ?? null,
       logsBloom: r.expected.logsBloom ?? null,
       stateRoot: r.expected.stateRoot ?? null,
+      ...(r.expected.requestsHash !== undefined ? { requestsHash: r.expected.requestsHash } : {}),
     },
     checks: r.checks,
     ok: r.ok,

@@ -1,5 +1,5 @@
 import { bytesToHexString, hexToBytesInto } from "../shm/words.ts";
-import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction, Withdrawal } from "../chain/types.ts";
+import type { AccessListItem, AddressHex, Authorization, Block, BlockHeader, Hex, Transaction, Withdrawal } from "../chain/types.ts";
 
 /**
  * A Block encoded into one SharedArrayBuffer, so every Worker gets it by receiving that
@@ -25,18 +25,21 @@ import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction, 
  *   gasLimit q, difficulty q, mixHash bytes, baseFeePerGas q, excessBlobGas q,
  *   blobGasUsed q, parentBeaconBlockRoot bytes, expected.gasUsed q,
  *   expected.receiptsRoot opt h32, expected.logsBloom bytes, expected.stateRoot opt h32,
+ *   expected.requestsHash opt h32,
  *   uncles: u32 count x (number q, coinbase addr),
- *   withdrawals: u32 count (0xffffffff = undefined) x (index q, validatorIndex q, address addr, amount q)
- * Transaction record: type u8, flags u8 (1 hash, 2 to, 4 chainId), [hash h32], from addr,
+ *   withdrawals: u32 count (0xffffffff = undefined) x (index q, validatorIndex q, address addr, amount q),
+ *   rlpSize q
+ * Transaction record: type u8, flags u8 (1 hash, 2 to, 4 chainId, 8 authorizations), [hash h32], from addr,
  *   [to addr], nonce q, gasLimit q, value q, gasPrice q, maxFeePerGas q,
  *   maxPriorityFeePerGas q, [chainId q], data bytes,
  *   accessList: u32 count x (address addr, u32 key count x h32 key), maxFeePerBlobGas q,
- *   blobVersionedHashes: u32 count x h32
+ *   blobVersionedHashes: u32 count x h32,
+ *   [authorizationList: u32 count x (chainId q, address addr, nonce q, yParity q, r q, s q)]
  * A transaction's index is its position.
  */
 
 const MAGIC = 0x42564550; // "PEVB" read little-endian
-const VERSION = 1;
+const VERSION = 2;
 const FIXED_HEADER_BYTES = 32;
 const ABSENT_QUANTITY = 0xff;
 const ABSENT_LENGTH = 0xffffffff;
@@ -45,6 +48,7 @@ const HASH_BYTES = 32;
 const FLAG_HASH = 1;
 const FLAG_TO = 2;
 const FLAG_CHAIN_ID = 4;
+const FLAG_AUTHORIZATIONS = 8;
 const MAX_EXACT = 0x1fffffffffffffn;
 /** Per-thread scratch for bigint <-> big-endian bytes in 64-bit chunks (fewer bigint operations). */
 const wideBytes = new Uint8Array(HASH_BYTES);
@@ -204,6 +208,7 @@ function writeHeader(w: Writer, block: Block): void {
   w.optHash(h.expected.receiptsRoot);
   w.hexBytes(h.expected.logsBloom);
   w.optHash(h.expected.stateRoot);
+  w.optHash(h.expected.requestsHash);
   w.u32(block.uncles.length);
   for (const uncle of block.uncles) {
     w.quantity(uncle.number);
@@ -220,11 +225,17 @@ function writeHeader(w: Writer, block: Block): void {
       w.quantity(wd.amount);
     }
   }
+  w.quantity(block.rlpSize === undefined ? undefined : BigInt(block.rlpSize));
 }
 
 function writeTransaction(w: Writer, tx: Transaction): void {
   w.u8(tx.type);
-  w.u8((tx.hash !== undefined ? FLAG_HASH : 0) | (tx.to !== undefined ? FLAG_TO : 0) | (tx.chainId !== undefined ? FLAG_CHAIN_ID : 0));
+  w.u8(
+    (tx.hash !== undefined ? FLAG_HASH : 0) |
+      (tx.to !== undefined ? FLAG_TO : 0) |
+      (tx.chainId !== undefined ? FLAG_CHAIN_ID : 0) |
+      (tx.authorizationList !== undefined ? FLAG_AUTHORIZATIONS : 0),
+  );
   if (tx.hash !== undefined) w.hash(tx.hash);
   w.address(tx.from);
   if (tx.to !== undefined) w.address(tx.to);
@@ -245,6 +256,17 @@ function writeTransaction(w: Writer, tx: Transaction): void {
   w.quantity(tx.maxFeePerBlobGas);
   w.u32(tx.blobVersionedHashes.length);
   for (const hash of tx.blobVersionedHashes) w.hash(hash);
+  if (tx.authorizationList !== undefined) {
+    w.u32(tx.authorizationList.length);
+    for (const auth of tx.authorizationList) {
+      w.quantity(auth.chainId);
+      w.address(auth.address);
+      w.quantity(auth.nonce);
+      w.quantity(auth.yParity);
+      w.quantity(auth.r);
+      w.quantity(auth.s);
+    }
+  }
 }
 
 function quantityToHash(value: bigint): Hex {
@@ -339,7 +361,7 @@ export class SharedBlockView {
   private readonly addressTable: number;
   private readonly addressCache: (AddressHex | undefined)[];
   private readonly transactionCache: (Transaction | undefined)[];
-  private decodedHeader: { header: BlockHeader; uncles: Block["uncles"]; withdrawals: Withdrawal[] | undefined } | undefined;
+  private decodedHeader: { header: BlockHeader; uncles: Block["uncles"]; withdrawals: Withdrawal[] | undefined; rlpSize: number | undefined } | undefined;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.bytes = new Uint8Array(buffer);
@@ -383,8 +405,8 @@ export class SharedBlockView {
   }
 
   toBlock(): Block {
-    const { header, uncles, withdrawals } = this.headerParts();
-    return { header, transactions: this.transactions(), uncles, withdrawals };
+    const { header, uncles, withdrawals, rlpSize } = this.headerParts();
+    return { header, transactions: this.transactions(), uncles, withdrawals, ...(rlpSize !== undefined ? { rlpSize } : {}) };
   }
 
   private u32At(at: number): number {
@@ -427,6 +449,8 @@ export class SharedBlockView {
         stateRoot: r.optHash(),
       },
     };
+    const requestsHash = r.optHash();
+    if (requestsHash !== undefined) header.expected.requestsHash = requestsHash;
     const uncles: Block["uncles"] = [];
     for (let n = r.u32(); n > 0; n--) uncles.push({ number: r.quantity(), coinbase: this.address() });
     let withdrawals: Withdrawal[] | undefined;
@@ -437,7 +461,8 @@ export class SharedBlockView {
         withdrawals.push({ index: r.quantity(), validatorIndex: r.quantity(), address: this.address(), amount: r.quantity() });
       }
     }
-    this.decodedHeader = { header, uncles, withdrawals };
+    const rlpSize = r.optQuantity();
+    this.decodedHeader = { header, uncles, withdrawals, rlpSize: rlpSize === undefined ? undefined : Number(rlpSize) };
     return this.decodedHeader;
   }
 
@@ -466,6 +491,13 @@ export class SharedBlockView {
     const maxFeePerBlobGas = r.quantity();
     const blobVersionedHashes: Hex[] = [];
     for (let n = r.u32(); n > 0; n--) blobVersionedHashes.push(r.hash());
+    let authorizationList: Authorization[] | undefined;
+    if (flags & FLAG_AUTHORIZATIONS) {
+      authorizationList = [];
+      for (let n = r.u32(); n > 0; n--) {
+        authorizationList.push({ chainId: r.quantity(), address: this.address(), nonce: r.quantity(), yParity: r.quantity(), r: r.quantity(), s: r.quantity() });
+      }
+    }
     return {
       index,
       type,
@@ -483,6 +515,7 @@ export class SharedBlockView {
       accessList,
       maxFeePerBlobGas,
       blobVersionedHashes,
+      ...(authorizationList !== undefined ? { authorizationList } : {}),
     };
   }
 }

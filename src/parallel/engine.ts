@@ -112,7 +112,7 @@ export class ParallelEngine {
     const fork = blockFork(block, options);
     const txCount = block.transactions.length;
 
-    const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : withPrologue(block, fork, storage);
+    const { base, prologue } = options.transactionsOnly ? { base: storage, prologue: undefined } : await withPrologue(block, fork, storage);
     // The pre-state the workers read: a MemoryStorage copied once into shared memory, or any
     // other Storage answered from this thread while the block runs (pre-state.ts).
     let preState: PreStateSource;
@@ -214,7 +214,7 @@ export class ParallelEngine {
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);
-    const result = finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
+    const result = await finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
     stats.settleMs = performance.now() - settleStarted;
     return { ...result, stats };
   }

@@ -107,14 +107,15 @@ export function shareBlock(block: Block): SharedBlock {
 const prologues = new WeakMap<Block, { storage: Storage; fork: Fork; base: Storage; prologue: StateChanges | undefined }>();
 
 /**
- * Block-level writes before the transactions (DAO fork, beacon root) become part of the
- * pre-state the workers see; built once per block and pre-state, like the shared copy.
+ * Block-level writes before the transactions (DAO fork, beacon root, Prague's block-hash
+ * history) become part of the pre-state the workers see; built once per block and pre-state,
+ * like the shared copy.
  */
-export function withPrologue(block: Block, fork: Fork, storage: Storage): { base: Storage; prologue: StateChanges | undefined } {
+export async function withPrologue(block: Block, fork: Fork, storage: Storage): Promise<{ base: Storage; prologue: StateChanges | undefined }> {
   const cached = prologues.get(block);
   if (cached !== undefined && cached.storage === storage && cached.fork === fork) return cached;
   const pre = new BlockState(storage, fork >= Fork.SpuriousDragon);
-  applyBlockPrologue(block, fork, pre, storage);
+  await applyBlockPrologue(block, fork, pre, storage);
   const prologue = pre.result().size > 0 ? pre.result() : undefined;
   const base = prologue === undefined ? storage : storage instanceof MemoryStorage ? overlayMemory(storage, prologue) : new OverlayStorage(storage, prologue);
   const entry = { storage, fork, base, prologue };

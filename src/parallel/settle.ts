@@ -9,7 +9,7 @@ import type { Scheduler } from "../scheduler/index.ts";
 import { wordsToAddress, wordsToBigInt } from "../shm/words.ts";
 import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type StateChanges } from "../state/types.ts";
-import { checkBlobGas } from "../vm/block.ts";
+import { REASONS_ALONE, checkBlockBlobGas, checkBlockGasAvailable } from "../chain/validity.ts";
 import type { CodeStore } from "./code-store.ts";
 import type { PreStateReader } from "./pre-state.ts";
 import type { TxDetails, WorkerReport } from "./protocol.ts";
@@ -49,20 +49,18 @@ export function settleReceipts(block: Block, fork: Fork, results: TxResults, det
   for (const tx of block.transactions) {
     const d = details[tx.index];
     const invalid = d?.invalid;
-    // The same error, for the same transaction, as sequential execution would raise.
-    if (invalid && ["TYPE_NOT_SUPPORTED", "WRONG_CHAIN_ID", "NONCE_MAX"].includes(invalid.reason)) {
+    // The same error, for the same transaction, as sequential execution would raise: workers
+    // check everything but the gas the block has left (chain/validity.ts keeps the order).
+    if (invalid && REASONS_ALONE.has(invalid.reason)) {
       throw new InvalidTransactionError(tx.index, invalid.reason, invalid.detail);
     }
-    const available = block.header.gasLimit - gasUsed;
-    if (tx.gasLimit > available) {
-      throw new InvalidTransactionError(tx.index, "GAS_LIMIT_EXCEEDS_BLOCK", `gas limit ${tx.gasLimit} exceeds the block's remaining ${available}`);
-    }
+    checkBlockGasAvailable(tx, block.header.gasLimit - gasUsed);
     if (invalid) throw new InvalidTransactionError(tx.index, invalid.reason, invalid.detail);
     const txGas = results.gasUsed(tx.index);
     gasUsed += txGas;
     const txBlobGas = tx.type === 3 ? results.blobGasUsed(tx.index) : 0n;
     blobGasUsed += txBlobGas;
-    if (txBlobGas !== 0n) checkBlobGas(fork, blobGasUsed, tx.index);
+    if (txBlobGas !== 0n) checkBlockBlobGas(fork, blobGasUsed, tx.index);
     const logs = d?.logs ?? NO_LOGS;
     const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : logsBloom(logs);
     if (logs.length > 0) orBloom(bloom, receiptBloom);

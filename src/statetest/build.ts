@@ -1,6 +1,7 @@
 import { bytesToHex, hexToBytes, privateToAddress } from "@ethereumjs/util";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { InputError } from "../chain/errors.ts";
+import { JsonReader, parseAuthorizationList } from "../chain/json.ts";
 import { Fork } from "../chain/forks.ts";
 import type { AccessListItem, AddressHex, Block, BlockHeader, Hex, Transaction } from "../chain/types.ts";
 import { MemoryStorage } from "../state/memory.ts";
@@ -114,6 +115,7 @@ function accessList(list: StateTestTransactionJson["accessLists"], index: number
 }
 
 function typeOf(tx: StateTestTransactionJson, list: AccessListItem[] | undefined): number {
+  if (tx.authorizationList !== undefined) return 4;
   if (tx.blobVersionedHashes !== undefined) return 3;
   if (tx.maxFeePerGas !== undefined) return 2;
   return list === undefined ? 0 : 1;
@@ -151,6 +153,7 @@ export function buildTransaction(tx: StateTestTransactionJson, indexes: PostInde
     accessList: list ?? [],
     maxFeePerBlobGas: type === 3 ? boundedQuantity(tx.maxFeePerBlobGas, "transaction.maxFeePerBlobGas", MAX_UINT256) : 0n,
     blobVersionedHashes: (tx.blobVersionedHashes ?? []).map((h) => h.toLowerCase() as Hex),
+    ...(type === 4 ? { authorizationList: parseAuthorizationList(new JsonReader("", "transaction", tx as never)) } : {}),
   };
 }
 

@@ -40,6 +40,8 @@ export interface StateTestTransactionJson {
   accessLists?: (AccessListJson[] | null)[];
   maxFeePerBlobGas?: string;
   blobVersionedHashes?: string[];
+  /** EIP-7702 (type 4): one list for every data index. */
+  authorizationList?: Record<string, string>[];
   secretKey?: string;
   sender?: string;
 }
@@ -64,6 +66,8 @@ export interface StateTestJson {
   pre: Record<string, StateTestAccountJson>;
   transaction: StateTestTransactionJson;
   post: Record<string, StateTestPostJson[]>;
+  /** execution-spec-tests: the chain id and the blob schedule per fork. */
+  config?: { chainid?: string; blobSchedule?: Record<string, Record<string, string>> };
 }
 
 /** A state-test file: test name -> test. */

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
+import { checkBlobSchedule } from "../chain/blobs.ts";
 import { InputError, InvalidTransactionError } from "../chain/errors.ts";
 import { parseForkName, type Fork } from "../chain/forks.ts";
 import { logsHash } from "../chain/receipts.ts";
@@ -10,6 +10,8 @@ import { stateRoot } from "../state/state-root.ts";
 import { buildBlock, buildHeader, buildPreState, buildTransaction } from "./build.ts";
 import { checkStateTestFile } from "./check.ts";
 import type { StateTestFileJson, StateTestJson, StateTestPostJson } from "./json.ts";
+import { acceptedReasons } from "./exceptions.ts";
+import { collectFixtureFiles, readFixture } from "./files.ts";
 import { skipReason } from "./skips.ts";
 
 /** How the executor runs each case: `{ sequential: true }`, `{ workers: 2 }`, ... */
@@ -57,6 +59,11 @@ class TestContext {
   readonly pre: MemoryStorage;
 
   constructor(readonly test: StateTestJson) {
+    // execution-spec-tests carry the chain config: it must be the one pevm executes.
+    if (test.config?.blobSchedule !== undefined) checkBlobSchedule(test.config.blobSchedule, parseForkName);
+    if (test.config?.chainid !== undefined && BigInt(test.config.chainid) !== 1n) {
+      throw new InputError(`chain id ${test.config.chainid} is not mainnet's`, undefined, "config.chainid");
+    }
     this.pre = buildPreState(test.pre, test.env);
   }
 
@@ -76,6 +83,10 @@ async function runCase(ctx: TestContext, fork: Fork, post: StateTestPostJson, mo
   } catch (e) {
     if (!isRejection(e)) throw e;
     if (!expectsException) return `unexpected rejection: ${e.message}`;
+    // execution-spec-tests name the exception (ethereum/tests' older names are not checked).
+    const accepted = acceptedReasons(post.expectException!);
+    const reason = e instanceof InvalidTransactionError ? e.reason : "INPUT";
+    if (accepted !== undefined && !accepted.has(reason)) return `expected ${post.expectException}, rejected for another reason: ${e.message}`;
     // A rejected transaction leaves the state as it was.
     const root = await ctx.preStateRoot();
     return root === post.hash ? undefined : `rejected as expected, but the expected root ${post.hash} is not the pre-state root ${root}`;
@@ -96,13 +107,7 @@ function caseName(file: string, test: string, fork: string, post: StateTestPostJ
 
 /** Reads and checks a state-test file (InputError naming the file and field). */
 function readTestFile(path: string): StateTestFileJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new InputError(`cannot read state test: ${(e as Error).message}`, path);
-  }
-  return checkStateTestFile(path, json);
+  return checkStateTestFile(path, readFixture<unknown>(path, "state test"));
 }
 
 /**
@@ -136,26 +141,9 @@ export async function runStateTestFile(path: string, mode: RunMode, filter?: Cas
   return results;
 }
 
-/** All .json files under each path (a file is taken as is), sorted for a stable order. */
+/** All .json and .json.gz files under each path (a file is taken as is), sorted for a stable order. */
 export function collectStateTestFiles(paths: string[]): string[] {
-  const files: string[] = [];
-  const walk = (path: string): void => {
-    let stat;
-    try {
-      stat = statSync(path);
-    } catch (e) {
-      throw new InputError(`cannot read: ${(e as Error).message}`, path);
-    }
-    if (!stat.isDirectory()) {
-      files.push(path);
-      return;
-    }
-    for (const entry of readdirSync(path).sort()) {
-      if ((entry.endsWith(".json") || statSync(join(path, entry)).isDirectory())) walk(join(path, entry));
-    }
-  };
-  for (const p of paths) walk(p);
-  return files;
+  return collectFixtureFiles(paths);
 }
 
 export function countResults(results: Iterable<CaseResult>): RunCounts {

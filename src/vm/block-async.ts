@@ -6,7 +6,8 @@ import type { AddressHex, Block } from "../chain/types.ts";
 import { CachedStorage } from "../state/cached-storage.ts";
 import { MissingState, type AsyncStorage, type StateKey } from "../state/missing.ts";
 import { BlockState } from "./block-state.ts";
-import { applyBlockPrologue, blockFork, checkBlobGas, environmentFor, finishBlock, receiptOf, type BlockResult, type ExecuteOptions } from "./block.ts";
+import { checkBlockBlobGas } from "../chain/validity.ts";
+import { applyBlockPrologue, blockFork, environmentFor, finishBlock, receiptOf, type BlockResult, type ExecuteOptions } from "./block.ts";
 import { forkVm, type ForkVm } from "./evm.ts";
 import { executeTransaction, type TxOutcome } from "./transaction.ts";
 
@@ -79,50 +80,55 @@ export async function executeBlockOnAsyncStorage(block: Block, source: AsyncStor
 
   await storage.load(blockKeys(block, fork));
 
-  // The prologue writes as it reads: on a miss, start it over on a fresh block state.
-  let state: BlockState;
+  // The block-level system calls (Prague's prologue and requests) read what they read through
+  // the interpreter and write as they go: a miss there runs the whole block again, with what
+  // was loaded so far kept (rare: the system contracts are few and small).
   for (;;) {
-    state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     try {
-      if (!options.transactionsOnly) applyBlockPrologue(block, fork, state, storage);
-      break;
+      return { result: await attempt(), storage, missRounds: rounds };
     } catch (e) {
+      resetInterpreter(vm);
       await loadMissing(e);
     }
   }
 
-  const receipts: Receipt[] = [];
-  const bloom = new Uint8Array(256);
-  let gasUsed = 0n;
-  let blobGasUsed = 0n;
-  for (const tx of block.transactions) {
-    let outcome: TxOutcome;
-    for (;;) {
-      try {
-        const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
-        outcome = pending instanceof Promise ? await pending : pending;
-        break;
-      } catch (e) {
-        resetInterpreter(vm);
-        await loadMissing(e);
+  async function attempt(): Promise<BlockResult> {
+    const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
+    if (!options.transactionsOnly) await applyBlockPrologue(block, fork, state, storage);
+
+    const receipts: Receipt[] = [];
+    const bloom = new Uint8Array(256);
+    let gasUsed = 0n;
+    let blobGasUsed = 0n;
+    for (const tx of block.transactions) {
+      let outcome: TxOutcome;
+      for (;;) {
+        try {
+          const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - gasUsed);
+          outcome = pending instanceof Promise ? await pending : pending;
+          break;
+        } catch (e) {
+          resetInterpreter(vm);
+          await loadMissing(e);
+        }
       }
+      // Applying reads the pre-state of every account written (and credited): load them first,
+      // so that the block state never sees a miss half-way through an update.
+      const touched: StateKey[] = [...outcome.writes.accounts.keys(), env.coinbase].map((address) => ({ kind: "account", address }));
+      if (outcome.writes.credit !== undefined) touched.push({ kind: "account", address: outcome.writes.credit.address });
+      await storage.load(touched);
+      state.apply(outcome.writes);
+      const credit = outcome.writes.credit;
+      if (credit !== undefined) state.credit(credit.address, credit.amount, true);
+      state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
+      gasUsed += outcome.gasUsed;
+      blobGasUsed += outcome.blobGasUsed;
+      checkBlockBlobGas(fork, blobGasUsed, tx.index);
+      const receipt = receiptOf(tx.type, outcome, gasUsed);
+      orBloom(bloom, receipt.logsBloom);
+      receipts.push(receipt);
     }
-    // Applying reads the pre-state of every account written (and credited): load them first,
-    // so that the block state never sees a miss half-way through an update.
-    const touched: StateKey[] = [...outcome.writes.accounts.keys(), env.coinbase].map((address) => ({ kind: "account", address }));
-    if (outcome.writes.credit !== undefined) touched.push({ kind: "account", address: outcome.writes.credit.address });
-    await storage.load(touched);
-    state.apply(outcome.writes);
-    const credit = outcome.writes.credit;
-    if (credit !== undefined) state.credit(credit.address, credit.amount, true);
-    state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
-    gasUsed += outcome.gasUsed;
-    blobGasUsed += outcome.blobGasUsed;
-    checkBlobGas(fork, blobGasUsed, tx.index);
-    const receipt = receiptOf(tx.type, outcome, gasUsed);
-    orBloom(bloom, receipt.logsBloom);
-    receipts.push(receipt);
+    // Rewards and withdrawals credit accounts named by the block (loaded up front).
+    return finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
   }
-  // Rewards and withdrawals credit accounts named by the block (loaded up front).
-  return { result: finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom), storage, missRounds: rounds };
 }

@@ -125,6 +125,8 @@ export class BlockState implements StateSource {
    */
   overlay(changes: StateChanges, skipAdopted = false): void {
     for (const [address, c] of changes) {
+      // Code created by the block must be readable by what runs after (end-of-block system calls).
+      if (c.code !== undefined && c.code.length > 0) this.codes.set(c.codeHash, c.code);
       const mine = this.changes.get(address);
       if (mine === c && skipAdopted) continue;
       if (mine === undefined) {

@@ -1,13 +1,30 @@
-import { bytesToHex } from "@ethereumjs/util";
+import { bytesToHex, hexToBytes } from "@ethereumjs/util";
+import { blobGasPrice } from "../chain/blobs.ts";
 import { DAO_DRAINED_ACCOUNTS, DAO_REFUND_CONTRACT } from "../chain/dao.ts";
-import { InvalidTransactionError } from "../chain/errors.ts";
+import { InvalidBlockError } from "../chain/errors.ts";
 import { DAO_FORK_BLOCK, Fork, mainnetFork } from "../chain/forks.ts";
 import { logsBloom, orBloom, type Receipt } from "../chain/receipts.ts";
-import { BEACON_ROOTS_ADDRESS, blobGasPrice, maxBlobGasPerBlock, minerReward } from "../chain/rules.ts";
+import {
+  CONSOLIDATION_REQUEST_TYPE,
+  DEPOSIT_REQUEST_TYPE,
+  WITHDRAWAL_REQUEST_TYPE,
+  depositRequests,
+  requestsHash,
+  type Request,
+} from "../chain/requests.ts";
+import {
+  BEACON_ROOTS_ADDRESS,
+  CONSOLIDATION_REQUEST_ADDRESS,
+  HISTORY_STORAGE_ADDRESS,
+  WITHDRAWAL_REQUEST_ADDRESS,
+  minerReward,
+} from "../chain/rules.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
+import { checkBlockBlobGas } from "../chain/validity.ts";
 import { EMPTY_CODE_HASH, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "./block-state.ts";
 import { forkVm } from "./evm.ts";
+import { systemCall } from "./system-calls.ts";
 import { blockEnv, executeTransaction, type BlockEnv, type TxOutcome } from "./transaction.ts";
 
 export interface ExecuteOptions {
@@ -18,6 +35,14 @@ export interface ExecuteOptions {
    * (what the ethereum/tests state tests expect).
    */
   transactionsOnly?: boolean;
+  /**
+   * The pre-state is the whole state (as in the blockchain tests), so the block is checked as
+   * the chain checks it: an EIP-7002/7251 system contract without code makes it invalid
+   * (SYSTEM_CONTRACT_EMPTY), and a header requestsHash that differs from the block's requests
+   * is INVALID_REQUESTS. Without it (a partial snapshot), a missing system contract is an empty
+   * account and the requests hash is reported, not enforced.
+   */
+  fullPreState?: boolean;
 }
 
 export interface BlockResult {
@@ -31,6 +56,8 @@ export interface BlockResult {
   changes: StateChanges;
   /** Uncle miners could not be rewarded: the block carried uncle hashes, not headers. */
   unrewardedUncles: number;
+  /** EIP-7685 (Prague on): the commitment to the block's requests. */
+  requestsHash?: Hex;
 }
 
 export function blockFork(block: Block, options: ExecuteOptions = {}): Fork {
@@ -43,8 +70,11 @@ export function environmentFor(block: Block, fork: Fork): BlockEnv {
   return blockEnv(h, fork, price);
 }
 
-/** Block-level changes before the first transaction: the DAO fork and EIP-4788's beacon root. */
-export function applyBlockPrologue(block: Block, fork: Fork, state: BlockState, storage: Storage): void {
+/**
+ * Block-level changes before the first transaction: the DAO fork, EIP-4788's beacon root and
+ * (Prague) EIP-2935's parent hash.
+ */
+export async function applyBlockPrologue(block: Block, fork: Fork, state: BlockState, storage: Storage): Promise<void> {
   if (block.header.number === DAO_FORK_BLOCK && fork >= Fork.Dao && fork < Fork.TangerineWhistle) {
     let total = 0n;
     for (const address of DAO_DRAINED_ACCOUNTS) {
@@ -56,6 +86,14 @@ export function applyBlockPrologue(block: Block, fork: Fork, state: BlockState, 
     state.credit(DAO_REFUND_CONTRACT as AddressHex, total, true);
   }
   const root = block.header.parentBeaconBlockRoot;
+  if (fork >= Fork.Prague) {
+    // Real system calls from Prague on: whatever code the contracts hold runs.
+    const vm = await forkVm(fork);
+    const env = environmentFor(block, fork);
+    if (root !== undefined) await systemCall(vm, env, state, BEACON_ROOTS_ADDRESS, root);
+    await systemCall(vm, env, state, HISTORY_STORAGE_ADDRESS, hexToBytes(block.header.parentHash));
+    return;
+  }
   if (fork >= Fork.Cancun && root !== undefined) {
     // The system call stores (timestamp, root) in two ring buffers; when the contract is not
     // deployed (or not in a partial pre-state) the call fails silently, as EIP-4788 says.
@@ -98,19 +136,13 @@ export function receiptOf(type: number, outcome: TxOutcome, cumulativeGasUsed: b
   };
 }
 
-export function checkBlobGas(fork: Fork, blobGasUsed: bigint, txIndex: number): void {
-  if (blobGasUsed > maxBlobGasPerBlock(fork)) {
-    throw new InvalidTransactionError(txIndex, "BLOB_GAS_EXCEEDS_BLOCK", `block blob gas ${blobGasUsed} exceeds the maximum`);
-  }
-}
-
 /** Executes a block on the calling thread, one transaction after another. */
 export async function executeBlockSequential(block: Block, storage: Storage, options: ExecuteOptions = {}): Promise<BlockResult> {
   const fork = blockFork(block, options);
   const env = environmentFor(block, fork);
   const vm = await forkVm(fork);
   const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
-  if (!options.transactionsOnly) applyBlockPrologue(block, fork, state, storage);
+  if (!options.transactionsOnly) await applyBlockPrologue(block, fork, state, storage);
 
   const receipts: Receipt[] = [];
   const bloom = new Uint8Array(256);
@@ -125,7 +157,7 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
     state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
     gasUsed += outcome.gasUsed;
     blobGasUsed += outcome.blobGasUsed;
-    checkBlobGas(fork, blobGasUsed, tx.index);
+    checkBlockBlobGas(fork, blobGasUsed, tx.index);
     const receipt = receiptOf(tx.type, outcome, gasUsed);
     orBloom(bloom, receipt.logsBloom);
     receipts.push(receipt);
@@ -133,8 +165,11 @@ export async function executeBlockSequential(block: Block, storage: Storage, opt
   return finishBlock(block, fork, options, state, receipts, gasUsed, blobGasUsed, bloom);
 }
 
-/** After the transactions (however they ran): rewards and withdrawals, then the result. */
-export function finishBlock(
+/**
+ * After the transactions (however they ran, in both modes): rewards and withdrawals, then
+ * (Prague) the execution-layer requests, then the result.
+ */
+export async function finishBlock(
   block: Block,
   fork: Fork,
   options: ExecuteOptions,
@@ -143,8 +178,13 @@ export function finishBlock(
   gasUsed: bigint,
   blobGasUsed: bigint,
   bloom: Uint8Array,
-): BlockResult {
+): Promise<BlockResult> {
   const unrewardedUncles = options.transactionsOnly ? 0 : applyBlockEpilogue(block, fork, state);
+  const requests = !options.transactionsOnly && fork >= Fork.Prague ? requestsHash(await blockRequests(block, fork, options, state, receipts)) : undefined;
+  const expectedRequests = block.header.expected.requestsHash;
+  if (options.fullPreState && requests !== undefined && expectedRequests !== undefined && requests !== expectedRequests) {
+    throw new InvalidBlockError("INVALID_REQUESTS", `the block's requests hash to ${requests}, the header says ${expectedRequests}`);
+  }
   return {
     number: block.header.number,
     fork,
@@ -154,5 +194,31 @@ export function finishBlock(
     logsBloom: bytesToHex(bloom) as Hex,
     changes: state.result(),
     unrewardedUncles,
+    ...(requests !== undefined ? { requestsHash: requests } : {}),
   };
+}
+
+/**
+ * EIP-7685's requests: deposits from the receipts' logs (EIP-6110), then the system calls that
+ * dequeue withdrawal requests (EIP-7002) and consolidations (EIP-7251), which read what the
+ * block's transactions queued. A failing call makes the block invalid.
+ */
+async function blockRequests(block: Block, fork: Fork, options: ExecuteOptions, state: BlockState, receipts: Receipt[]): Promise<Request[]> {
+  const requests: Request[] = [{ type: DEPOSIT_REQUEST_TYPE, data: depositRequests(receipts.flatMap((r) => r.logs)) }];
+  const vm = await forkVm(fork);
+  const env = environmentFor(block, fork);
+  for (const [type, contract] of [
+    [WITHDRAWAL_REQUEST_TYPE, WITHDRAWAL_REQUEST_ADDRESS],
+    [CONSOLIDATION_REQUEST_TYPE, CONSOLIDATION_REQUEST_ADDRESS],
+  ] as const) {
+    const call = await systemCall(vm, env, state, contract, new Uint8Array(0));
+    if (!call.ran) {
+      if (options.fullPreState) throw new InvalidBlockError("SYSTEM_CONTRACT_EMPTY", `system contract ${contract} has no code`);
+      requests.push({ type, data: new Uint8Array(0) });
+      continue;
+    }
+    if (!call.success) throw new InvalidBlockError("SYSTEM_CONTRACT_CALL_FAILED", `the system call to ${contract} failed`);
+    requests.push({ type, data: call.output });
+  }
+  return requests;
 }

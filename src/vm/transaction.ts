@@ -1,23 +1,16 @@
 import { Address, hexToBytes } from "@ethereumjs/util";
-import { InvalidTransactionError } from "../chain/errors.ts";
+import { authorityOf, delegationCode, delegationTarget } from "../chain/authorization.ts";
+import { GAS_PER_BLOB } from "../chain/blobs.ts";
 import { Fork } from "../chain/forks.ts";
 import type { Log } from "../chain/receipts.ts";
-import {
-  BLOB_VERSION_KZG,
-  GAS_PER_BLOB,
-  MAX_INIT_CODE_SIZE,
-  calldataFloorGas,
-  intrinsicGas,
-  maxBlobGasPerBlock,
-  refundQuotient,
-} from "../chain/rules.ts";
+import { PER_AUTH_BASE_COST, PER_EMPTY_ACCOUNT_COST, calldataFloorGas, intrinsicGas, refundQuotient } from "../chain/rules.ts";
 import type { AddressHex, BlockHeader, Hex, Transaction } from "../chain/types.ts";
+import { checkSender, checkTransaction } from "../chain/validity.ts";
 import { EMPTY_CODE_HASH } from "../state/types.ts";
 import type { ForkVm } from "./evm.ts";
 import type { StateSource, TxWrites } from "./source.ts";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
-const MAX_UINT256 = (1n << 256n) - 1n;
 const CHAIN_ID = 1n;
 
 /** The block-level facts every transaction of a block shares. */
@@ -90,58 +83,6 @@ function effectiveGasPrice(tx: Transaction, env: BlockEnv): bigint {
   return env.baseFee + (tx.maxPriorityFeePerGas < tip ? tx.maxPriorityFeePerGas : tip);
 }
 
-function invalid(tx: Transaction, reason: ConstructorParameters<typeof InvalidTransactionError>[1], detail: string): never {
-  throw new InvalidTransactionError(tx.index, reason, detail);
-}
-
-/** The checks that do not depend on state (type, fees, gas, sizes). */
-function checkStatic(tx: Transaction, env: BlockEnv, intrinsic: bigint, gasAvailable: bigint): void {
-  const fork = env.fork;
-  const minType = [Fork.Frontier, Fork.Berlin, Fork.London, Fork.Cancun, Fork.Prague][tx.type];
-  if (minType === undefined || fork < minType) invalid(tx, "TYPE_NOT_SUPPORTED", `type ${tx.type} is not valid in ${Fork[fork]}`);
-  if (tx.chainId !== undefined && tx.chainId !== env.chainId) {
-    invalid(tx, "WRONG_CHAIN_ID", `chain id ${tx.chainId}, expected ${env.chainId}`);
-  }
-  if (tx.chainId !== undefined && tx.type === 0 && fork < Fork.SpuriousDragon) {
-    invalid(tx, "WRONG_CHAIN_ID", "EIP-155 transactions are valid from Spurious Dragon");
-  }
-  if (tx.nonce >= MAX_UINT64) invalid(tx, "NONCE_MAX", `nonce ${tx.nonce} is at the 2^64-1 limit`);
-  if (tx.gasLimit > gasAvailable) {
-    invalid(tx, "GAS_LIMIT_EXCEEDS_BLOCK", `gas limit ${tx.gasLimit} exceeds the block's remaining ${gasAvailable}`);
-  }
-  let minGas = intrinsic;
-  if (fork >= Fork.Prague) {
-    const floor = calldataFloorGas(tx);
-    if (floor > minGas) minGas = floor;
-  }
-  if (tx.gasLimit < minGas) invalid(tx, "INTRINSIC_GAS_TOO_LOW", `gas limit ${tx.gasLimit} is below the intrinsic ${minGas}`);
-  if (tx.gasLimit * tx.maxFeePerGas > MAX_UINT256) invalid(tx, "GAS_OVERFLOW", "gas limit * fee overflows 256 bits");
-  if (fork >= Fork.London) {
-    if (tx.maxFeePerGas < env.baseFee) {
-      invalid(tx, "FEE_CAP_BELOW_BASE_FEE", `max fee ${tx.maxFeePerGas} is below the base fee ${env.baseFee}`);
-    }
-    if (tx.maxPriorityFeePerGas > tx.maxFeePerGas) {
-      invalid(tx, "PRIORITY_FEE_ABOVE_FEE_CAP", `priority fee ${tx.maxPriorityFeePerGas} exceeds max fee ${tx.maxFeePerGas}`);
-    }
-  }
-  if (tx.to === undefined && fork >= Fork.Shanghai && tx.data.length > MAX_INIT_CODE_SIZE) {
-    invalid(tx, "INIT_CODE_TOO_LARGE", `init code of ${tx.data.length} bytes exceeds ${MAX_INIT_CODE_SIZE}`);
-  }
-  if (tx.type === 3) {
-    if (tx.to === undefined) invalid(tx, "BLOB_INVALID", "a blob transaction cannot create a contract");
-    if (tx.blobVersionedHashes.length === 0) invalid(tx, "BLOB_INVALID", "a blob transaction needs at least one blob");
-    for (const h of tx.blobVersionedHashes) {
-      if (Number.parseInt(h.slice(2, 4), 16) !== BLOB_VERSION_KZG) invalid(tx, "BLOB_INVALID", `versioned hash ${h} has the wrong version`);
-    }
-    if (BigInt(tx.blobVersionedHashes.length) * GAS_PER_BLOB > maxBlobGasPerBlock(fork)) {
-      invalid(tx, "BLOB_GAS_EXCEEDS_BLOCK", `${tx.blobVersionedHashes.length} blobs exceed the block's blob gas`);
-    }
-    if (tx.maxFeePerBlobGas < env.blobGasPrice) {
-      invalid(tx, "BLOB_FEE_CAP_TOO_LOW", `max fee per blob gas ${tx.maxFeePerBlobGas} is below ${env.blobGasPrice}`);
-    }
-  }
-}
-
 /**
  * Executes one transaction against `source` and returns its receipt data and writes.
  * Throws InvalidTransactionError when the chain's rules reject it.
@@ -158,47 +99,81 @@ export function executeTransaction(
 ): TxOutcome | Promise<TxOutcome> {
   const fork = env.fork;
   const intrinsic = intrinsicGas(tx, fork);
-  checkStatic(tx, env, intrinsic, gasAvailable);
+  checkTransaction(tx, env, intrinsic, gasAvailable);
 
   const state = vm.state;
   state.begin(source);
 
   const sender = state.load(tx.from);
-  if (sender.nonce !== tx.nonce) {
-    invalid(tx, sender.nonce > tx.nonce ? "NONCE_TOO_LOW" : "NONCE_TOO_HIGH", `nonce ${tx.nonce}, sender ${tx.from} has ${sender.nonce}`);
-  }
-  // EIP-3607: only externally owned accounts send transactions (7702 delegations excepted).
-  if (sender.codeHash !== EMPTY_CODE_HASH) {
-    const code = state.codeOf(sender);
-    const delegated = fork >= Fork.Prague && code.length === 23 && code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00;
-    if (!delegated) invalid(tx, "SENDER_NOT_EOA", `sender ${tx.from} has code`);
-  }
+  const hasCode = sender.codeHash !== EMPTY_CODE_HASH;
   const blobGasUsed = tx.blobVersionedHashes.length === 0 ? 0n : BigInt(tx.blobVersionedHashes.length) * GAS_PER_BLOB;
   const maxCost = tx.gasLimit * tx.maxFeePerGas + tx.value + blobGasUsed * tx.maxFeePerBlobGas;
-  if (sender.balance < maxCost) {
-    invalid(tx, "INSUFFICIENT_FUNDS", `sender ${tx.from} has ${sender.balance} wei, the transaction may cost ${maxCost}`);
-  }
+  // EIP-3607: only externally owned accounts send transactions (EIP-7702 delegations excepted).
+  const delegated = hasCode && fork >= Fork.Prague && delegationTarget(state.codeOf(sender)) !== undefined;
+  checkSender(tx, fork, { nonce: sender.nonce, balance: sender.balance, hasCode, delegated }, maxCost);
 
   const gasPrice = effectiveGasPrice(tx, env);
   state.setBalance(sender, sender.balance - tx.gasLimit * gasPrice - blobGasUsed * env.blobGasPrice);
   state.setNonce(sender, sender.nonce + 1n);
+  const authorizations = tx.authorizationList !== undefined ? applyAuthorizations(vm, env, tx) : undefined;
 
   const to = tx.to;
   if (to !== undefined && !isLowAddress(to)) {
     // A plain value transfer (no code at the recipient): no interpreter, nothing awaits, and
     // the recipient is credited lazily (TxWrites.credit) without reading its balance.
-    // Sending to oneself goes through the account the transaction already holds.
-    const codeHash = state.has(to) ? state.load(to).codeHash : state.codeHashOnly(to);
+    // Sending to oneself goes through the account the transaction already holds, and so does
+    // sending to an authority of its own authorizations (one write per account and
+    // transaction: a lazy credit next to the authorization's write would be a second one).
+    const held = state.has(to);
+    const codeHash = held ? state.load(to).codeHash : state.codeHashOnly(to);
     if (codeHash === EMPTY_CODE_HASH) {
-      const credit = to === tx.from ? undefined : { address: to, amount: tx.value };
+      const credit = held ? undefined : { address: to, amount: tx.value };
       const senderNow = state.load(tx.from);
-      if (credit === undefined) state.setBalance(senderNow, senderNow.balance); // value to oneself
+      if (to === tx.from) state.setBalance(senderNow, senderNow.balance); // value to oneself
       else state.setBalance(senderNow, senderNow.balance - tx.value);
-      return finishTransaction(vm, env, tx, { status: 1, executionGasUsed: 0n, refund: 0n, logs: NO_LOGS }, intrinsic, gasPrice, blobGasUsed, credit);
+      if (held && to !== tx.from && tx.value !== 0n) {
+        const recipient = state.load(to);
+        state.setBalance(recipient, recipient.balance + tx.value);
+      }
+      const refund = authorizations?.refund ?? 0n;
+      return finishTransaction(vm, env, tx, { status: 1, executionGasUsed: 0n, refund, logs: NO_LOGS }, intrinsic, gasPrice, blobGasUsed, credit);
     }
   }
   vm.blockHashes.lookup = (n) => source.blockHash(n);
-  return executeInEvm(vm, env, tx, intrinsic, gasPrice, blobGasUsed);
+  return executeInEvm(vm, env, tx, intrinsic, gasPrice, blobGasUsed, authorizations);
+}
+
+interface AppliedAuthorizations {
+  /** Refund for authorities that already existed (EIP-7702). */
+  refund: bigint;
+  /** Every authority whose signature recovered: warm for the transaction. */
+  authorities: AddressHex[];
+}
+
+/**
+ * EIP-7702: each valid authorization sets its authority's code to a delegation designator
+ * (or clears it for the zero address) and bumps its nonce. An invalid one is skipped. These
+ * are ordinary account writes of the transaction (so, in parallel mode, ordinary
+ * multi-version writes), and they stay even when the execution reverts.
+ */
+function applyAuthorizations(vm: ForkVm, env: BlockEnv, tx: Transaction): AppliedAuthorizations {
+  const state = vm.state;
+  let refund = 0n;
+  const authorities: AddressHex[] = [];
+  for (const auth of tx.authorizationList!) {
+    if (auth.chainId !== 0n && auth.chainId !== env.chainId) continue;
+    if (auth.nonce >= MAX_UINT64) continue;
+    const authority = authorityOf(auth);
+    if (authority === undefined) continue;
+    authorities.push(authority);
+    const acc = state.load(authority);
+    if (acc.codeHash !== EMPTY_CODE_HASH && delegationTarget(state.codeOf(acc)) === undefined) continue;
+    if (acc.nonce !== auth.nonce) continue;
+    if (acc.exists) refund += PER_EMPTY_ACCOUNT_COST - PER_AUTH_BASE_COST;
+    state.setCode(acc, delegationCode(auth.address));
+    state.setNonce(acc, acc.nonce + 1n);
+  }
+  return { refund, authorities };
 }
 
 const NO_LOGS: Log[] = [];
@@ -211,13 +186,21 @@ interface Execution {
   contractAddress?: Hex;
 }
 
-async function executeInEvm(vm: ForkVm, env: BlockEnv, tx: Transaction, intrinsic: bigint, gasPrice: bigint, blobGasUsed: bigint): Promise<TxOutcome> {
-  const result = await runInEvm(vm, env, tx, tx.gasLimit - intrinsic, gasPrice);
+async function executeInEvm(
+  vm: ForkVm,
+  env: BlockEnv,
+  tx: Transaction,
+  intrinsic: bigint,
+  gasPrice: bigint,
+  blobGasUsed: bigint,
+  authorizations: AppliedAuthorizations | undefined,
+): Promise<TxOutcome> {
+  const result = await runInEvm(vm, env, tx, tx.gasLimit - intrinsic, gasPrice, authorizations?.authorities);
   const status = result.execResult.exceptionError ? 0 : 1;
   const execution: Execution = {
     status,
     executionGasUsed: result.execResult.executionGasUsed,
-    refund: result.execResult.gasRefund ?? 0n,
+    refund: (result.execResult.gasRefund ?? 0n) + (authorizations?.refund ?? 0n),
     logs: (result.execResult.logs ?? []).map(([address, topics, data]) => ({ address, topics, data })),
     contractAddress: tx.to === undefined && status === 1 && result.createdAddress ? (result.createdAddress.toString() as Hex) : undefined,
   };
@@ -264,7 +247,14 @@ function finishTransaction(
 
 type EvmResult = Awaited<ReturnType<ForkVm["evm"]["runCall"]>>;
 
-async function runInEvm(vm: ForkVm, env: BlockEnv, tx: Transaction, gasLeft: bigint, gasPrice: bigint): Promise<EvmResult> {
+async function runInEvm(
+  vm: ForkVm,
+  env: BlockEnv,
+  tx: Transaction,
+  gasLeft: bigint,
+  gasPrice: bigint,
+  authorities: AddressHex[] | undefined,
+): Promise<EvmResult> {
   const { evm } = vm;
   const journal = evm.journal as unknown as {
     cleanJournal(): void;
@@ -283,6 +273,7 @@ async function runInEvm(vm: ForkVm, env: BlockEnv, tx: Transaction, gasLeft: big
       journal.addAlwaysWarmAddress(item.address);
       for (const key of item.storageKeys) journal.addAlwaysWarmSlot(item.address, key.toString(16).padStart(64, "0"));
     }
+    if (authorities !== undefined) for (const authority of authorities) journal.addAlwaysWarmAddress(authority);
   }
   await journal.checkpoint();
   const result = await evm.runCall({

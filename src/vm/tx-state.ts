@@ -237,7 +237,10 @@ export class TxState {
   }
 
   async putCode(address: Address, code: Uint8Array): Promise<void> {
-    const acc = this.load(addressKey(address));
+    this.setCode(this.load(addressKey(address)), code);
+  }
+
+  setCode(acc: TxAccount, code: Uint8Array): void {
     const saved = { codeHash: acc.codeHash, code: acc.code, codeChanged: acc.codeChanged, exists: acc.exists };
     this.undo.push(() => Object.assign(acc, saved));
     acc.codeHash = code.length === 0 ? EMPTY_CODE_HASH : (bytesToHex(keccak_256(code)) as Hex);

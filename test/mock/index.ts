@@ -42,6 +42,7 @@ export const MOCK_KINDS: readonly MockKind[] = [
   { name: "payout-drain", description: "withdrawals from a contract that runs dry halfway", independent: false, build: (count) => payoutDrain(count) },
   { name: "relay-funds", description: "ether passed along a chain of accounts", independent: false, build: relayFunds },
   { name: "create-destroy", description: "contracts created and self-destructed in the block", independent: false, build: createDestroy },
+  { name: "set-code", description: "EIP-7702 delegations set, used and cleared (Prague)", independent: false, build: (count) => import("./kinds/set-code.ts").then((m) => m.setCodeTransactions(count)) },
 ];
 
 export function mockKind(name: string): MockKind {
