@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { closeEngines, InputError, loadBlockDir, parseForkName } from "../../src/index.ts";
+import { closeEngines, forkName, InputError, loadBlockDir, parseForkName } from "../../src/index.ts";
 import { DEFAULT_MAX_TXS, FUZZ_FORKS, knobsJson } from "./fuzz.ts";
 import { compareModes, fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
 
@@ -22,7 +22,7 @@ const USAGE = `usage: bun run fuzz --blocks N --seed S [options]
   --workers-max B
   --max-txs M         largest block (default ${DEFAULT_MAX_TXS})
 knobs drawn per block unless fixed here:
-  --fork NAME         London, Paris, Shanghai, Cancun or Prague
+  --fork NAME         London, Paris, Shanghai, Cancun, Prague, Osaka or BPO2
   --conflict-rate R   share of transactions aimed at hot accounts, slots, pools (0..1)
   --hot-accounts N    how many hot accounts
   --sender-share R    distinct senders per transaction (0..1; small: long nonce chains)
@@ -132,7 +132,7 @@ function fork(text: string | undefined): FuzzRunOptions["fork"] {
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
   }
-  fail(`--fork must be one of London, Paris, Shanghai, Cancun, Prague, got ${text}`);
+  fail(`--fork must be one of ${FUZZ_FORKS.map(forkName).join(", ")}, got ${text}`);
 }
 
 const options: Omit<FuzzRunOptions, "blocks"> = {

@@ -2,13 +2,14 @@
  * The differential fuzzer: generates seeded random blocks (`fuzz.ts`), executes each one
  * sequentially and with the parallel engine (a worker count drawn from the block's seed),
  * and compares everything: receipts with logs, gas, bloom and post-state changes, or, for an
- * invalid block, the InvalidTransactionError (transaction index, reason and message).
+ * invalid block, the InvalidTransactionError or InvalidBlockError (transaction index, reason
+ * and message).
  * A block that differs is written as a corpus directory that `bun run pevm` replays.
  * Used by `bun run fuzz` (fuzz-cli.ts) and test/fuzz.test.ts.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InvalidTransactionError } from "../../src/chain/errors.ts";
+import { InvalidBlockError, InvalidTransactionError } from "../../src/chain/errors.ts";
 import { forkName } from "../../src/chain/forks.ts";
 import { parseBlock } from "../../src/chain/json.ts";
 import type { Block } from "../../src/chain/types.ts";
@@ -56,7 +57,7 @@ export interface FuzzSummary {
   differences: number;
   reExecutions: number;
   blocksWithReExecutions: number;
-  /** Blocks both modes rejected with the same InvalidTransactionError. */
+  /** Blocks both modes rejected with the same InvalidTransactionError or InvalidBlockError. */
   invalidBlocks: number;
   /** Those blocks by the error's reason. */
   invalidReasons: Record<string, number>;
@@ -88,8 +89,18 @@ async function outcome(run: () => Promise<Execution>): Promise<Outcome> {
   }
 }
 
+/** The errors that say the block is invalid (both modes must raise the same one). */
+function isInvalidity(error: unknown): error is InvalidTransactionError | InvalidBlockError {
+  return error instanceof InvalidTransactionError || error instanceof InvalidBlockError;
+}
+
+/** `REASON at tx i` or `REASON (block)`. */
+function invalidity(error: InvalidTransactionError | InvalidBlockError): string {
+  return error instanceof InvalidTransactionError ? `${error.reason} at tx ${error.txIndex}` : `${error.reason} (block)`;
+}
+
 function describeError(error: unknown): string {
-  if (error instanceof InvalidTransactionError) return `InvalidTransactionError(tx ${error.txIndex}, ${error.reason}): ${error.message}`;
+  if (isInvalidity(error)) return `${error.name}(${invalidity(error)}): ${error.message}`;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
@@ -100,8 +111,8 @@ export function outcomeDifferences(sequential: Outcome, parallel: Outcome, worke
     if (!("error" in sequential)) return [`sequential returned a result, parallel raised ${describeError((parallel as { error: unknown }).error)}`];
     if (!("error" in parallel)) return [`sequential raised ${describeError(sequential.error)}, parallel returned a result`];
     const [s, p] = [sequential.error, parallel.error];
-    if (!(s instanceof InvalidTransactionError)) return [`sequential failed (not an invalid block): ${describeError(s)}`];
-    if (!(p instanceof InvalidTransactionError) || p.txIndex !== s.txIndex || p.reason !== s.reason || p.message !== s.message) {
+    if (!isInvalidity(s)) return [`sequential failed (not an invalid block): ${describeError(s)}`];
+    if (!isInvalidity(p) || p.name !== s.name || invalidity(p) !== invalidity(s) || p.message !== s.message) {
       return [`errors differ: sequential ${describeError(s)}, parallel ${describeError(p)}`];
     }
     return [];
@@ -134,7 +145,7 @@ export function emptySummary(): FuzzSummary {
 }
 
 export interface ModeComparison {
-  /** The error both modes raised (`reason at tx i`), or null for a valid block. */
+  /** The error both modes raised (`REASON at tx i`, `REASON (block)`), or null for a valid block. */
   invalid: string | null;
   reExecutions: number;
   fallback: string | null;
@@ -148,7 +159,7 @@ export async function compareModes(block: Block, storage: Storage, workers: numb
   const parallel = await outcome(() => executeBlock(block, storage, { workers, injectDelayMicros: delayMicros, timeoutMs: BLOCK_TIMEOUT_MS }));
   const stats = "result" in parallel ? parallel.result.stats : undefined;
   return {
-    invalid: "error" in sequential && sequential.error instanceof InvalidTransactionError ? `${sequential.error.reason} at tx ${sequential.error.txIndex}` : null,
+    invalid: "error" in sequential && isInvalidity(sequential.error) ? invalidity(sequential.error) : null,
     reExecutions: stats?.reExecutions ?? 0,
     fallback: stats?.fallback ?? null,
     differences: outcomeDifferences(sequential, parallel, workers),

@@ -8,15 +8,16 @@
  * creations), with per-block knobs drawn from the seed (a run may fix some, `FuzzSettings`):
  * block size (0 to the cap), number of senders (few senders make nonce chains), number of hot
  * accounts and the conflict rate (the share of transactions aimed at hot accounts, slots,
- * pools and counters), the fork (London to Prague), transaction types (legacy, access list,
- * dynamic fee, blob) and fees, access lists, withdrawals, the beacon-root prologue, and now
- * and then an invalid transaction, too many blobs or a block gas limit below what the
- * transactions may use, so that both modes must also raise the same InvalidTransactionError.
+ * pools and counters), the fork (London to Osaka and BPO2), transaction types (legacy, access
+ * list, dynamic fee, blob) and fees, access lists, withdrawals, the beacon-root prologue, and
+ * now and then an invalid transaction, too many blobs or a block gas limit below what the
+ * transactions may use, so that both modes must also raise the same error.
  *
  * London and Paris blocks get our contracts (and Uniswap's tokens) compiled for Paris, without
  * PUSH0; Shanghai on, the Cancun build (see artifacts.ts).
  */
 import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
+import { blobParams, GAS_PER_BLOB } from "../../src/chain/blobs.ts";
 import { Fork, forkName } from "../../src/chain/forks.ts";
 import { decodeWord, encodeCall } from "./abi.ts";
 import { ETHER, GWEI, MOCK_COINBASE, mockAddress, mockAddresses } from "./accounts.ts";
@@ -62,7 +63,7 @@ export type InvalidKind = (typeof INVALID_KINDS)[number];
 /** Invalid kinds that are a property of the whole block, not of one transaction. */
 const BLOCK_WIDE = new Set<InvalidKind>(["GAS_LIMIT_EXCEEDS_BLOCK", "BLOB_GAS_EXCEEDS_BLOCK"]);
 
-export const FUZZ_FORKS = [Fork.London, Fork.Paris, Fork.Shanghai, Fork.Cancun, Fork.Prague] as const;
+export const FUZZ_FORKS = [Fork.London, Fork.Paris, Fork.Shanghai, Fork.Cancun, Fork.Prague, Fork.Osaka, Fork.BPO2] as const;
 
 /** The per-block knobs, all drawn from the block's seed (see `randomKnobs`). */
 export interface FuzzKnobs {
@@ -139,6 +140,8 @@ export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): 
       [Fork.Shanghai, 2],
       [Fork.Cancun, 4],
       [Fork.Prague, 2],
+      [Fork.Osaka, 1],
+      [Fork.BPO2, 1],
     ]);
   // Mostly mid-sized blocks, some tiny ones (0-3 transactions are their own edge cases).
   const txs = chance(random, 0.1) ? random.below(Math.min(4, maxTxs + 1)) : 1 + random.below(maxTxs);
@@ -277,13 +280,14 @@ const FORK_HEADERS: Record<number, { number: bigint; timestamp: bigint }> = {
   [Fork.Shanghai]: { number: 17_100_000n, timestamp: 1_682_000_000n },
   [Fork.Cancun]: { number: 20_000_000n, timestamp: 1_717_281_407n },
   [Fork.Prague]: { number: 22_500_000n, timestamp: 1_747_000_000n },
+  [Fork.Osaka]: { number: 23_950_000n, timestamp: 1_764_900_000n },
+  [Fork.BPO2]: { number: 24_200_000n, timestamp: 1_768_000_000n },
 };
 
 const BEACON_ROOTS: Hex = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02";
 /** Stand-in code: the executor's prologue writes the ring buffers itself; code only has to exist. */
 const BEACON_ROOTS_STAND_IN_CODE: Hex = "0x5f5ffd";
 const MIN_GAS_LIMIT = 30_000_000n;
-const GAS_PER_BLOB = 131_072n;
 /** Far above the blob gas price of any excess blob gas the knobs choose. */
 const MAX_FEE_PER_BLOB_GAS = GWEI;
 const PRECOMPILES = 10;
@@ -604,7 +608,7 @@ class BlockBuilder {
     const rate = invalid === "BLOB_GAS_EXCEEDS_BLOCK" ? Math.max(blobRate, 0.3) : blobRate;
     if (rate === 0 || !this.chance(rate)) return [];
     const count = 1 + this.random.below(3);
-    const max = fork >= Fork.Prague ? 9 : 6;
+    const max = blobParams(fork).max;
     if (this.blobs + count > max && invalid !== "BLOB_GAS_EXCEEDS_BLOCK") return [];
     const hashes = Array.from({ length: count }, (_, index) => `0x01${keccakHex(`pevm-fuzz/blob/${this.seed}/${this.blobs + index}`).slice(4)}` as Hex);
     this.blobs += count;
