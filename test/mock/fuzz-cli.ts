@@ -190,7 +190,7 @@ console.log(
   `\n${summary.blocks} blocks, ${summary.transactions} transactions, ${summary.differences} differences` +
     `\n  re-executions ${summary.reExecutions} (in ${summary.blocksWithReExecutions} blocks), invalid blocks ${summary.invalidBlocks} (same error in both modes), sequential fallbacks ${summary.fallbacks}` +
     `\n  invalid blocks by reason: ${Object.entries(summary.invalidReasons).map(([reason, n]) => `${reason} ${n}`).join(", ") || "none"}` +
-    `\n  forks: ${forks}\n  kinds: ${kinds}\n  tx types 0/1/2/3: ${summary.txTypes.join("/")}\n  workers: ${workers}` +
+    `\n  forks: ${forks}\n  kinds: ${kinds}\n  tx types 0/1/2/3/4: ${summary.txTypes.join("/")}\n  workers: ${workers}` +
     `\n  time ${(summary.ms / 1000).toFixed(1)} s, ${(summary.ms / summary.blocks).toFixed(0)} ms per block (seed ${seed})`,
 );
 process.exit(summary.differences > 0 ? 1 : 0);

@@ -63,7 +63,7 @@ export interface FuzzSummary {
   invalidReasons: Record<string, number>;
   fallbacks: number;
   kinds: Record<TxKind, number>;
-  /** Transactions of each type (0 legacy, 1 access list, 2 dynamic fee, 3 blob). */
+  /** Transactions of each type (0 legacy, 1 access list, 2 dynamic fee, 3 blob, 4 set-code). */
   txTypes: number[];
   forks: Record<string, number>;
   /** Blocks run with each worker count (index = workers). */
@@ -136,7 +136,7 @@ export function emptySummary(): FuzzSummary {
     invalidReasons: {},
     fallbacks: 0,
     kinds: Object.fromEntries(TX_KINDS.map((kind) => [kind, 0])) as Record<TxKind, number>,
-    txTypes: [0, 0, 0, 0],
+    txTypes: [0, 0, 0, 0, 0],
     forks: {},
     workers: [],
     ms: 0,

@@ -17,6 +17,7 @@
  * PUSH0; Shanghai on, the Cancun build (see artifacts.ts).
  */
 import { createAddressFromString, createContractAddress } from "@ethereumjs/util";
+import { addr, authorization } from "micro-eth-signer";
 import { blobParams, GAS_PER_BLOB } from "../../src/chain/blobs.ts";
 import { Fork, forkName } from "../../src/chain/forks.ts";
 import { decodeWord, encodeCall } from "./abi.ts";
@@ -32,7 +33,7 @@ import { TRANSFER_GAS } from "./kinds/raw-transfers.ts";
 import { SWAP_GAS, uniswapScenario, type Pool } from "./kinds/uniswap.ts";
 import { SeededRandom } from "./random.ts";
 import { setTokenAllowance, setTokenBalance, tokenBalanceSlot } from "./tokens.ts";
-import type { Hex, MockBlock, RpcBlock, RpcTransaction, RpcWithdrawal } from "./types.ts";
+import type { Hex, MockBlock, RpcAuthorization, RpcBlock, RpcTransaction, RpcWithdrawal } from "./types.ts";
 import { MockWorld } from "./world.ts";
 
 export const TX_KINDS = [
@@ -46,6 +47,7 @@ export const TX_KINDS = [
   "relay",
   "beneficiary",
   "create",
+  "set-code",
 ] as const;
 export type TxKind = (typeof TX_KINDS)[number];
 
@@ -149,6 +151,8 @@ export function randomKnobs(random: SeededRandom, settings: FuzzSettings = {}): 
   const weights = {} as Record<TxKind, number>;
   // A third of the kinds sit out each block, so blocks differ in what they are made of.
   for (const kind of TX_KINDS) weights[kind] = chance(random, 0.33) ? 0 : 0.2 + random.next();
+  // EIP-7702 came with Prague.
+  if (fork < Fork.Prague) weights["set-code"] = 0;
   if (TX_KINDS.every((kind) => weights[kind] === 0)) weights.transfer = 1;
   const invalidKinds = INVALID_KINDS.filter((kind) => fork >= Fork.Cancun || kind !== "BLOB_GAS_EXCEEDS_BLOCK");
   return {
@@ -263,13 +267,15 @@ async function buildTemplate(target: EvmTarget): Promise<FuzzTemplate> {
 
 interface FuzzTx extends TxSpec {
   kind: TxKind | "invalid";
-  type: 0 | 1 | 2 | 3;
+  type: 0 | 1 | 2 | 3 | 4;
   /** The max fee per gas (types 2 and 3), else the gas price. */
   maxFee: bigint;
   /** The max priority fee per gas (types 2 and 3). */
   tip: bigint;
   /** Type 3 only. */
   blobHashes: Hex[];
+  /** Type 4 only. */
+  authorizations: RpcAuthorization[];
   accessList: { address: Hex; storageKeys: Hex[] }[];
 }
 
@@ -291,6 +297,7 @@ const MIN_GAS_LIMIT = 30_000_000n;
 /** Far above the blob gas price of any excess blob gas the knobs choose. */
 const MAX_FEE_PER_BLOB_GAS = GWEI;
 const PRECOMPILES = 10;
+const ZERO_ADDRESS: Hex = "0x0000000000000000000000000000000000000000";
 
 class BlockBuilder {
   private readonly world = new MockWorld();
@@ -308,6 +315,8 @@ class BlockBuilder {
   private relays = 0;
   private fresh = 0;
   private blobs = 0;
+  /** Prague on: accounts whose keys we hold, which delegate their code (EIP-7702); also hot. */
+  private readonly authorities: { address: Hex; key: Uint8Array }[] = [];
   /** Where invalid transactions go (a second one now and then: the first must be the one reported). */
   private readonly invalidAt = new Map<number, InvalidKind>();
 
@@ -321,6 +330,15 @@ class BlockBuilder {
     this.counters = [...template.counters];
     this.senders = mockAddresses("fuzz/sender", knobs.senders);
     this.hot = mockAddresses("fuzz/hot", knobs.hotAccounts);
+    if (knobs.fork >= Fork.Prague) {
+      for (let index = 0; index < 2; index++) {
+        const key = keccak(`pevm-fuzz/authority/${index}`);
+        const address = addr.fromPrivateKey(key).toLowerCase() as Hex;
+        this.authorities.push({ address, key });
+        // Hot: transfers, tokens and calls reach them before and after they delegate.
+        this.hot.push(address);
+      }
+    }
     for (const account of [...this.senders, ...this.hot]) {
       this.world.fund(account, GENEROUS_FUNDING);
       // Some accounts start with a nonce, so that a nonce below it is a real error.
@@ -451,6 +469,9 @@ class BlockBuilder {
         }
         return;
       }
+      case "set-code":
+        this.setCode(hot);
+        return;
       case "create": {
         // An EOA deploys a Counter; later transactions of the block may increment it.
         const from = this.sender(hot);
@@ -493,6 +514,29 @@ class BlockBuilder {
       const beneficiary = pick(this.random, [from, MOCK_COINBASE, child, this.pick(this.hot), this.freshAddress()]);
       this.add({ kind, from, to: child, gas: FACTORY_GAS, input: encodeCall("destroy(address)", [beneficiary]) });
     }
+  }
+
+  /**
+   * An EIP-7702 set-code transaction: one or two authorities delegate to a counter, the coinbase
+   * probe or nobody (clearing), now and then with a wrong nonce (the authorization is skipped);
+   * the sender is anyone, or an authority itself. It calls an authority (running its delegated
+   * code) or a counter.
+   */
+  private setCode(hot: boolean): void {
+    const kind = "set-code";
+    const signers = this.chance(0.3) ? this.authorities : [this.pick(this.authorities)];
+    const from = this.chance(0.3) ? this.pick(this.authorities).address : this.sender(hot);
+    const to = this.chance(0.6) ? this.pick(this.authorities).address : this.pick(this.counters);
+    const input = this.chance(0.5) ? encodeCall("increment()") : this.chance(0.5) ? encodeCall("record()") : "0x";
+    const tx = this.add({ kind, from, to, gas: COUNTER_GAS + PROBE_GAS + 25_000n * BigInt(signers.length), value: this.chance(0.3) ? GWEI : 0n, input }, undefined, true);
+    // After the sender's own nonce: an authority sending its own authorization signs the next one.
+    tx.authorizations = signers.map(({ address, key }) => {
+      const delegate = pick(this.random, [this.counters[0], this.template.probe, ZERO_ADDRESS]);
+      const valid = this.chance(0.85);
+      const nonce = valid ? this.takeNonce(address) : this.nonceOf(address) + 1n + BigInt(this.random.below(3));
+      const signed = authorization.sign({ chainId: 1n, address: delegate, nonce }, key, false);
+      return { chainId: "0x1", address: delegate, nonce: quantity(nonce), yParity: quantity(signed.yParity), r: quantity(signed.r), s: quantity(signed.s) };
+    });
   }
 
   private nextChild(factory: Hex): Hex {
@@ -566,16 +610,21 @@ class BlockBuilder {
     }
   }
 
-  /** Appends a transaction with a random type and fees (`maxFee` forces the fee cap; `feeCap`, the whole fee). */
+  /**
+   * Appends a transaction with a random type and fees (`maxFee` forces the fee cap; `feeCap`,
+   * the whole fee; `setCode` makes it type 4, its authorizations added by the caller).
+   */
   private add(
     tx: { kind: FuzzTx["kind"]; from: Hex; to: Hex | null; gas: bigint; value?: bigint; input?: Hex; nonce?: bigint; maxFee?: bigint },
     feeCap?: bigint,
-  ): void {
+    setCode = false,
+  ): FuzzTx {
     const nonce = tx.nonce ?? this.takeNonce(tx.from);
     if (tx.kind !== "invalid") this.kinds[tx.kind]++;
     let type: FuzzTx["type"] = weighted(this.random, [[0, 1], [1, 1], [2, 3]] as [0 | 1 | 2, number][]);
-    const blobHashes = feeCap === undefined && tx.to !== null ? this.blobsFor() : [];
+    const blobHashes = feeCap === undefined && tx.to !== null && !setCode ? this.blobsFor() : [];
     if (blobHashes.length > 0) type = 3;
+    if (setCode) type = 4;
     const tip = BigInt(this.random.below(3)) * GWEI;
     // A max fee below base fee + tip caps the tip (types 2 and 3; legacy pays its gas price).
     let maxFee = this.knobs.baseFee + (type >= 2 && this.chance(0.3) ? tip / 2n : tip + BigInt(this.random.below(3)) * GWEI);
@@ -598,8 +647,10 @@ class BlockBuilder {
       maxFee,
       tip,
       blobHashes,
+      authorizations: [],
       accessList,
     });
+    return this.txs[this.txs.length - 1];
   }
 
   /** Blobs for the next transaction (often none); beyond the block's maximum only when that is the point. */
@@ -695,6 +746,7 @@ class BlockBuilder {
       input: tx.input,
       accessList: tx.accessList,
       ...(tx.type === 3 ? { maxFeePerBlobGas: quantity(MAX_FEE_PER_BLOB_GAS), blobVersionedHashes: tx.blobHashes } : {}),
+      ...(tx.type === 4 ? { authorizationList: tx.authorizations } : {}),
       blockNumber: number,
       blockHash,
       transactionIndex: quantity(index),

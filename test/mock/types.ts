@@ -26,9 +26,21 @@ export interface RpcTransaction {
   /** Blob transactions (type 3) only. */
   maxFeePerBlobGas?: Hex;
   blobVersionedHashes?: Hex[];
+  /** Set-code transactions (type 4, EIP-7702) only. */
+  authorizationList?: RpcAuthorization[];
   blockNumber: Hex;
   blockHash: Hex;
   transactionIndex: Hex;
+}
+
+/** A signed EIP-7702 authorization as JSON-RPC reports it. */
+export interface RpcAuthorization {
+  chainId: Hex;
+  address: Hex;
+  nonce: Hex;
+  yParity: Hex;
+  r: Hex;
+  s: Hex;
 }
 
 /** A withdrawal (Shanghai on) as JSON-RPC reports it; the amount is in gwei. */
