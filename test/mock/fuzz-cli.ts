@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { closeEngines, forkName, InputError, loadBlockDir, parseForkName } from "../../src/index.ts";
 import { DEFAULT_MAX_TXS, FUZZ_FORKS, knobsJson } from "./fuzz.ts";
-import { compareModes, fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
+import { compareModes, FuzzGeneratorError, fuzzArguments, replayCommands, runFuzz, type FuzzBlockReport, type FuzzRunOptions, type FuzzSummary } from "./fuzz-run.ts";
 
 const USAGE = `usage: bun run fuzz --blocks N --seed S [options]
        bun run fuzz --replay DIR [--workers N] [--runs K]
@@ -168,7 +168,17 @@ function reportDifference(report: FuzzBlockReport): void {
 
 let summary: FuzzSummary;
 try {
-  summary = await runFuzz({
+  summary = await run();
+} catch (error) {
+  if (!(error instanceof FuzzGeneratorError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+} finally {
+  await closeEngines();
+}
+
+function run(): Promise<FuzzSummary> {
+  return runFuzz({
     ...options,
     blocks,
     from,
@@ -179,8 +189,6 @@ try {
       if (running.blocks % progressEvery === 0 || running.blocks === blocks) console.log(progress(running));
     },
   });
-} finally {
-  await closeEngines();
 }
 
 const forks = Object.entries(summary.forks).map(([fork, n]) => `${fork} ${n}`).join(", ");

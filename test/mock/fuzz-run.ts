@@ -166,6 +166,11 @@ export async function compareModes(block: Block, storage: Storage, workers: numb
   };
 }
 
+/** The generator produced a block the loader rejects: a bug in fuzz.ts, not in the engine. */
+export class FuzzGeneratorError extends Error {
+  override name = "FuzzGeneratorError";
+}
+
 /** Generates, runs and compares one block of a run. */
 export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRunOptions, "seed" | "blocks"> = {}): Promise<FuzzBlockReport> {
   const workersMin = options.workersMin ?? 1;
@@ -178,8 +183,15 @@ export async function fuzzOne(seed: number, index: number, options: Omit<FuzzRun
   const delayMicros = DELAY_BOUNDS_MICROS[random.below(DELAY_BOUNDS_MICROS.length)];
 
   const label = `fuzz block ${seed}/${index} (block seed ${bseed})`;
-  const block = parseBlock(`${label} block.json`, fuzz.mock.block);
-  const storage = loadPreState(`${label} pre_state.json`, fuzz.mock.preState, fuzz.mock.bytecodes, `${label} bytecodes.json`);
+  let block: Block;
+  let storage: Storage;
+  try {
+    block = parseBlock(`${label} block.json`, fuzz.mock.block);
+    storage = loadPreState(`${label} pre_state.json`, fuzz.mock.preState, fuzz.mock.bytecodes, `${label} bytecodes.json`);
+  } catch (error) {
+    // Not a difference between the modes: the generator made something no executor accepts.
+    throw new FuzzGeneratorError(`${label}: the generator made a block that does not load: ${(error as Error).message}`);
+  }
   const report: FuzzBlockReport = {
     index,
     blockSeed: bseed,

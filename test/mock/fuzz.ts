@@ -555,7 +555,8 @@ class BlockBuilder {
       const { address, balance } = this.funded.splice(this.random.below(this.funded.length), 1)[0];
       const fee = this.feeFor(TRANSFER_GAS);
       const value = balance - fee;
-      if (this.chance(0.5)) {
+      // Each link pays a fee: a chain goes on only while what is passed along can pay the next one.
+      if (this.chance(0.5) && value > fee) {
         const next = this.relayAccount();
         this.add({ kind, from: address, to: next, gas: TRANSFER_GAS, value }, fee);
         this.funded.push({ address: next, balance: value });
