@@ -1,6 +1,7 @@
 /**
- * Compiled contracts: ours (test/mock/artifacts, built by build-artifacts.ts) and Uniswap V3
- * as shipped compiled on npm. Loaded lazily and cached.
+ * Compiled contracts: ours (test/mock/artifacts, built by build-artifacts.ts, for Cancun and,
+ * in artifacts/paris, for Paris: no PUSH0) and Uniswap V3 as shipped compiled on npm (0.7.6,
+ * runs on any of the forks). Loaded lazily and cached.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,15 +27,20 @@ const UNISWAP_ARTIFACTS = {
 
 export type UniswapContract = keyof typeof UNISWAP_ARTIFACTS;
 
+/** The EVM version our contracts are compiled for: Cancun, or Paris for blocks before Shanghai. */
+export type EvmTarget = "cancun" | "paris";
+
 const cache = new Map<string, Artifact>();
 
-export function artifact(name: LocalContract | UniswapContract): Artifact {
-  let loaded = cache.get(name);
+/** `target` applies to our contracts only (Uniswap's are the npm build). */
+export function artifact(name: LocalContract | UniswapContract, target: EvmTarget = "cancun"): Artifact {
+  const uniswap = name in UNISWAP_ARTIFACTS;
+  const key = uniswap || target === "cancun" ? name : `${target}/${name}`;
+  let loaded = cache.get(key);
   if (loaded === undefined) {
-    const path =
-      name in UNISWAP_ARTIFACTS
-        ? Bun.resolveSync(UNISWAP_ARTIFACTS[name as UniswapContract], import.meta.dir)
-        : join(import.meta.dir, "artifacts", `${name}.json`);
+    const path = uniswap
+      ? Bun.resolveSync(UNISWAP_ARTIFACTS[name as UniswapContract], import.meta.dir)
+      : join(import.meta.dir, "artifacts", ...(target === "cancun" ? [] : [target]), `${name}.json`);
     const json = JSON.parse(readFileSync(path, "utf8"));
     loaded = {
       contractName: json.contractName,
@@ -42,7 +48,7 @@ export function artifact(name: LocalContract | UniswapContract): Artifact {
       deployedBytecode: json.deployedBytecode,
       storageSlots: json.storageSlots ?? {},
     };
-    cache.set(name, loaded);
+    cache.set(key, loaded);
   }
   return loaded;
 }

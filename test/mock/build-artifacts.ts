@@ -31,42 +31,54 @@ for (const file of readdirSync(contractsDir).filter((name) => name.endsWith(".so
   sources[file] = { content: readFileSync(join(contractsDir, file), "utf8") };
 }
 
-const input = {
-  language: "Solidity",
-  sources,
-  settings: {
-    // Cancun, the fork of the mocked blocks (newer defaults could emit opcodes it lacks).
-    evmVersion: "cancun",
-    optimizer: { enabled: true, runs: 200 },
-    // No metadata hash: keeps the bytecode identical however the sources are laid out on disk.
-    metadata: { bytecodeHash: "none" },
-    outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "storageLayout"] } },
-  },
-};
+/**
+ * Two targets: Cancun, the fork of the mocked blocks (newer defaults could emit opcodes it
+ * lacks), in artifacts/; and Paris (no PUSH0, which Shanghai introduced), in artifacts/paris/,
+ * for the fuzzer's London and Paris blocks.
+ */
+const TARGETS = [
+  { evmVersion: "cancun", dir: artifactsDir },
+  { evmVersion: "paris", dir: join(artifactsDir, "paris") },
+];
 
-const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }));
-const errors = (output.errors ?? []).filter((entry: { severity: string }) => entry.severity === "error");
-if (errors.length > 0) {
-  for (const entry of errors) console.error(entry.formattedMessage);
-  process.exit(1);
-}
+for (const target of TARGETS) {
+  const input = {
+    language: "Solidity",
+    sources,
+    settings: {
+      evmVersion: target.evmVersion,
+      optimizer: { enabled: true, runs: 200 },
+      // No metadata hash: keeps the bytecode identical however the sources are laid out on disk.
+      metadata: { bytecodeHash: "none" },
+      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "storageLayout"] } },
+    },
+  };
 
-mkdirSync(artifactsDir, { recursive: true });
-for (const [file, contracts] of Object.entries(output.contracts as Record<string, Record<string, SolcContractOutput>>)) {
-  // Imported library sources (OpenZeppelin) are compiled in, not shipped on their own.
-  if (!(file in sources)) continue;
-  for (const [name, contract] of Object.entries(contracts)) {
-    const storageSlots = Object.fromEntries(contract.storageLayout.storage.map((entry) => [entry.label, Number(entry.slot)]));
-    const artifact = {
-      contractName: name,
-      source: `test/mock/contracts/${file}`,
-      compiler: `solc ${solc.version()}`,
-      abi: contract.abi,
-      bytecode: `0x${contract.evm.bytecode.object}`,
-      deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
-      storageSlots,
-    };
-    writeFileSync(join(artifactsDir, `${name}.json`), `${JSON.stringify(artifact, null, 2)}\n`);
-    console.log(`${name}: ${contract.evm.deployedBytecode.object.length / 2} bytes`);
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }));
+  const errors = (output.errors ?? []).filter((entry: { severity: string }) => entry.severity === "error");
+  if (errors.length > 0) {
+    for (const entry of errors) console.error(entry.formattedMessage);
+    process.exit(1);
+  }
+
+  mkdirSync(target.dir, { recursive: true });
+  for (const [file, contracts] of Object.entries(output.contracts as Record<string, Record<string, SolcContractOutput>>)) {
+    // Imported library sources (OpenZeppelin) are compiled in, not shipped on their own.
+    if (!(file in sources)) continue;
+    for (const [name, contract] of Object.entries(contracts)) {
+      const storageSlots = Object.fromEntries(contract.storageLayout.storage.map((entry) => [entry.label, Number(entry.slot)]));
+      const artifact = {
+        contractName: name,
+        source: `test/mock/contracts/${file}`,
+        compiler: `solc ${solc.version()}`,
+        ...(target.evmVersion === "cancun" ? {} : { evmVersion: target.evmVersion }),
+        abi: contract.abi,
+        bytecode: `0x${contract.evm.bytecode.object}`,
+        deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
+        storageSlots,
+      };
+      writeFileSync(join(target.dir, `${name}.json`), `${JSON.stringify(artifact, null, 2)}\n`);
+      console.log(`${target.evmVersion} ${name}: ${contract.evm.deployedBytecode.object.length / 2} bytes`);
+    }
   }
 }

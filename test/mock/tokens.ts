@@ -5,7 +5,7 @@
  */
 import { encodeArgs } from "./abi.ts";
 import { ETHER } from "./accounts.ts";
-import { storageSlot } from "./artifacts.ts";
+import { storageSlot, type EvmTarget } from "./artifacts.ts";
 import { deployContract } from "./deploy.ts";
 import { mappingSlot, nestedMappingSlot } from "./slots.ts";
 import type { Hex } from "./types.ts";
@@ -31,9 +31,9 @@ export function setTokenAllowance(world: MockWorld, token: Hex, owner: Hex, spen
 }
 
 /** Deploys a MockToken from a fresh deployer; returns the world holding it and its address. */
-export async function deployToken(namespace: string, symbol: string): Promise<{ world: MockWorld; token: Hex }> {
+export async function deployToken(namespace: string, symbol: string, target: EvmTarget = "cancun"): Promise<{ world: MockWorld; token: Hex }> {
   // Constructor arguments are two strings: dynamic ABI encoding, written out by hand.
-  const { world, address } = await deployContract(namespace, "MockToken", encodeStrings(`Mock ${symbol}`, symbol));
+  const { world, address } = await deployContract(namespace, "MockToken", encodeStrings(`Mock ${symbol}`, symbol), target);
   return { world, token: address };
 }
 

@@ -23,12 +23,39 @@ export interface RpcTransaction {
   value: Hex;
   input: Hex;
   accessList: { address: Hex; storageKeys: Hex[] }[];
+  /** Blob transactions (type 3) only. */
+  maxFeePerBlobGas?: Hex;
+  blobVersionedHashes?: Hex[];
+  /** Set-code transactions (type 4, EIP-7702) only. */
+  authorizationList?: RpcAuthorization[];
   blockNumber: Hex;
   blockHash: Hex;
   transactionIndex: Hex;
 }
 
-/** No stateRoot, gasUsed, receiptsRoot or logsBloom: nothing to compare against is known. */
+/** A signed EIP-7702 authorization as JSON-RPC reports it. */
+export interface RpcAuthorization {
+  chainId: Hex;
+  address: Hex;
+  nonce: Hex;
+  yParity: Hex;
+  r: Hex;
+  s: Hex;
+}
+
+/** A withdrawal (Shanghai on) as JSON-RPC reports it; the amount is in gwei. */
+export interface RpcWithdrawal {
+  index: Hex;
+  validatorIndex: Hex;
+  address: Hex;
+  amount: Hex;
+}
+
+/**
+ * No stateRoot, gasUsed, receiptsRoot or logsBloom: nothing to compare against is known.
+ * The fork-dependent fields are absent before their fork (withdrawals before Shanghai,
+ * blob gas and the beacon root before Cancun).
+ */
 export interface RpcBlock {
   hash: Hex;
   parentHash: Hex;
@@ -42,12 +69,12 @@ export interface RpcBlock {
   nonce: Hex;
   difficulty: Hex;
   baseFeePerGas: Hex;
-  withdrawalsRoot: Hex;
-  blobGasUsed: Hex;
-  excessBlobGas: Hex;
-  parentBeaconBlockRoot: Hex;
+  withdrawalsRoot?: Hex;
+  blobGasUsed?: Hex;
+  excessBlobGas?: Hex;
+  parentBeaconBlockRoot?: Hex;
   uncles: Hex[];
-  withdrawals: never[];
+  withdrawals?: RpcWithdrawal[];
   transactions: RpcTransaction[];
 }
 

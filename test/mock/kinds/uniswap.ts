@@ -6,7 +6,7 @@
  */
 import { decodeWord, encodeArgs, encodeCall } from "../abi.ts";
 import { ETHER, mockAddress, mockAddresses } from "../accounts.ts";
-import { artifact, storageSlot } from "../artifacts.ts";
+import { artifact, storageSlot, type EvmTarget } from "../artifacts.ts";
 import { GENEROUS_FUNDING, toMockBlock, TxList, type Scenario } from "../block.ts";
 import { ReferenceVm, SETUP_FUNDING } from "../evm.ts";
 import { bytesToHex, hexToBytes, keccak } from "../hex.ts";
@@ -44,19 +44,23 @@ export interface Pool {
   token1: Hex;
 }
 
-let templatePromise: Promise<UniswapDeployment> | undefined;
+const templates = new Map<EvmTarget, Promise<UniswapDeployment>>();
 
-/** The set-up is the same for every block; done once per process. */
-function template(): Promise<UniswapDeployment> {
-  templatePromise ??= deployTemplate();
-  return templatePromise;
+/** The set-up is the same for every block; done once per process (per target of the tokens). */
+function template(target: EvmTarget): Promise<UniswapDeployment> {
+  let deployment = templates.get(target);
+  if (deployment === undefined) {
+    deployment = deployTemplate(target);
+    templates.set(target, deployment);
+  }
+  return deployment;
 }
 
-async function deployTemplate(): Promise<UniswapDeployment> {
+async function deployTemplate(target: EvmTarget): Promise<UniswapDeployment> {
   const namespace = "uniswap";
   const deployer = mockAddress(`${namespace}/deployer`, 0);
-  const tokenA = await deployToken(`${namespace}/token-a`, "TKA");
-  const tokenB = await deployToken(`${namespace}/token-b`, "TKB");
+  const tokenA = await deployToken(`${namespace}/token-a`, "TKA", target);
+  const tokenB = await deployToken(`${namespace}/token-b`, "TKB", target);
   const world = new MockWorld();
   world.merge(tokenA.world);
   world.merge(tokenB.world);
@@ -104,6 +108,8 @@ export interface UniswapOptions {
    */
   poolCount?: number;
   namespace?: string;
+  /** What the pools' tokens (our MockToken) are compiled for (default Cancun). */
+  target?: EvmTarget;
 }
 
 export interface UniswapScenario extends Scenario {
@@ -115,7 +121,7 @@ export interface UniswapScenario extends Scenario {
 
 export async function uniswapScenario(count: number, options: UniswapOptions = {}): Promise<UniswapScenario> {
   const namespace = options.namespace ?? "uniswap";
-  const deployment = await template();
+  const deployment = await template(options.target ?? "cancun");
   const world = new MockWorld();
   world.merge(deployment.world);
   const pools = options.pools === "one" ? [deployment.pool] : clonePools(world, deployment, Math.min(options.poolCount ?? count, count), namespace);
