@@ -24,6 +24,8 @@ export interface ParallelStats extends SchedulerStats {
   workers: number;
   /** Why the block was re-run sequentially, when it was. */
   fallback: string | null;
+  /** The transaction whose writes made the block fall back (-1 when none did, or unknown). */
+  fallbackTx: number;
   /** Summed over workers: ms inside transaction execution, and ms of whole worker runs. */
   executeMs: number;
   workerMs: number;
@@ -184,6 +186,7 @@ export class ParallelEngine {
       ...emptyStats(),
       workers: this.pool.size,
       fallback: null,
+      fallbackTx: -1,
       executeMs: 0,
       workerMs: 0,
       prepareMs: runStarted - started,
@@ -200,7 +203,9 @@ export class ParallelEngine {
     }
     stats.conflicts = [...conflicts].sort((a, b) => b[1] - a[1]).map(([address, count]) => ({ address, count }));
     addStatsInto(stats, scheduler.stats());
-    const fallback = reports.find((r) => r.fallback !== undefined)?.fallback;
+    const fallbackReport = reports.find((r) => r.fallback !== undefined);
+    const fallback = fallbackReport?.fallback;
+    stats.fallbackTx = fallbackReport?.fallbackTx ?? -1;
     if (fallback !== undefined || scheduler.haltCode() === HALT_FALLBACK) {
       const result = await executeBlockSequential(block, storage, options);
       stats.fallback = fallback ?? "a worker asked for the sequential fallback";

@@ -13,7 +13,7 @@ import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
 import type { PreStateReader } from "./pre-state.ts";
 import { STATIC_IDS_PER_TX } from "./prepare.ts";
-import { collectWrites } from "./writes.ts";
+import { collectWrites, NeedsSequentialFallback } from "./writes.ts";
 
 /**
  * Executes and validates transactions of one block inside a worker, against the shared
@@ -112,6 +112,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
         this.blocked.blockingTx = e.blockingTx;
         return this.blocked;
       }
+      if (e instanceof NeedsSequentialFallback) e.txIndex = txIdx;
       if (!(e instanceof InvalidTransactionError)) throw e;
       // Invalid in this view of the state; validation decides whether that view was right.
       this.writeSet.clear();

@@ -83,8 +83,9 @@ export interface WorkerReport {
   /** The most conflicting accounts of this worker's share of the run. */
   conflicts: ConflictCount[];
   stats: SchedulerStats;
-  /** Set when the block must be re-run sequentially, with the reason. */
+  /** Set when the block must be re-run sequentially, with the reason and the transaction that asked. */
   fallback?: string;
+  fallbackTx?: number;
   /** Set when a shared arena was too small for the block: grow it and run the block again. */
   capacity?: MvResource | "codeStore";
   /** Milliseconds inside executeTransaction (the EVM and our processing) vs. the whole run. */

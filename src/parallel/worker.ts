@@ -60,7 +60,10 @@ serveWorker<null, BlockJob, WorkerReport>({
       report.stats = job.profileDir === undefined ? await loop() : await profiled(job.profileDir, context.workerIndex, loop);
     } catch (error) {
       // What the engine handles (fallback, a too small arena) is reported as data; the rest fails the run.
-      if (error instanceof NeedsSequentialFallback) report.fallback = error.message;
+      if (error instanceof NeedsSequentialFallback) {
+        report.fallback = error.message;
+        report.fallbackTx = error.txIndex;
+      }
       else if ((report.capacity = capacityOf(error)) === undefined) throw error;
     }
     report.details = [...executor.details.values()];

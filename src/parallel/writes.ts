@@ -9,6 +9,8 @@ import { ACCOUNT_EXISTS, ACCOUNT_TOUCHED, encodeAccount, encodeCodeHash, encodeD
 /** A transaction wiped storage that may hold values from before it: the block runs sequentially. */
 export class NeedsSequentialFallback extends Error {
   override name = "NeedsSequentialFallback";
+  /** The transaction whose writes asked for it (set by the executor). */
+  txIndex = -1;
 }
 
 /**
