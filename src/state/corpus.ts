@@ -70,12 +70,14 @@ class CodeSource {
   get(codeHash: Hex): Uint8Array | undefined {
     const known = this.checked.get(codeHash);
     if (known !== undefined) return known;
-    if (this.entries === undefined || this.file === undefined) return undefined;
+    if (this.entries === undefined) return undefined;
     const key = Object.hasOwn(this.entries, codeHash) ? codeHash : findKey(this.entries, codeHash);
     if (key === undefined) return undefined;
-    const code = hexBytes(this.file, key, this.entries[key]);
+    // Codes given without a file (a caller's object) are named as such in an error.
+    const file = this.file ?? "bytecodes";
+    const code = hexBytes(file, key, this.entries[key]);
     const actual = keccakHex(code);
-    if (actual !== codeHash) throw new InputError(`the code hashes to ${actual}, not to its key`, this.file, key);
+    if (actual !== codeHash) throw new InputError(`the code hashes to ${actual}, not to its key`, file, key);
     this.checked.set(codeHash, code);
     return code;
   }
