@@ -12,8 +12,13 @@ import type { Block } from "../chain/types.ts";
 
 /** Below this many transactions the hand-off to workers costs more than it saves. */
 export const MIN_PARALLEL_TXS = 8;
-/** Below this much gas (summed gas limits, an upper bound) likewise. */
-export const MIN_PARALLEL_GAS = 2_000_000n;
+/**
+ * Below this much gas (summed gas limits of the transactions that carry calldata: contract
+ * work, an upper bound) likewise. Measured with `bun bench/cli-modes.ts` on the 2-core machine
+ * (2026-12-01): of the 21 corpus blocks under 10 M, 18 ran slower with 2 workers (0.03-0.91x);
+ * plain transfers cost microseconds each and never paid for the hand-off.
+ */
+export const MIN_PARALLEL_GAS = 10_000_000n;
 /** When one sender sends more than this share of the transactions, they form one chain. */
 export const MAX_SENDER_SHARE = 0.5;
 /** When more than this share of the transactions call accounts that conflicted before, they serialise. */
@@ -89,7 +94,7 @@ export class AutoChooser {
     const wipes = this.wipers.size > 0 && mainnetFork(block.header.number, block.header.timestamp) < Fork.Cancun;
     for (const tx of txs) {
       if (tx.to !== undefined && wipes && this.wipers.has(tx.to.toLowerCase())) wiper = tx.to;
-      gas += tx.gasLimit;
+      if (tx.data.length > 0) gas += tx.gasLimit;
       const n = (perSender.get(tx.from) ?? 0) + 1;
       perSender.set(tx.from, n);
       if (n > largestChain) largestChain = n;
@@ -99,7 +104,7 @@ export class AutoChooser {
         if (heat > hottestHeat) [hottest, hottestHeat] = [tx.to!, heat];
       }
     }
-    if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `sequential: ${gas} gas of gas limits, less than the ${MIN_PARALLEL_GAS} for which handing them to workers pays` };
+    if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `sequential: ${gas} gas of contract-call gas limits, less than the ${MIN_PARALLEL_GAS} for which handing them to workers pays` };
     if (largestChain > txs.length * MAX_SENDER_SHARE) {
       return { parallel: false, reason: `sequential: one sender sends ${largestChain} of ${txs.length} transactions, which must run one after another` };
     }
