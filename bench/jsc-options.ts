@@ -5,7 +5,7 @@
  * the default so that load changes hit all alike. Reports each setting's time as a ratio of
  * the default's (below 1 = faster).
  *
- *   bun bench/jsc-options.ts [--rounds R] [--blocks N,N,...]
+ *   bun bench/jsc-options.ts [--rounds R] [--blocks N,N,...] [--only NAME,NAME]
  */
 import { parseArgs } from "node:util";
 import { heaviestBlocks } from "./evm-ceiling.ts";
@@ -19,9 +19,17 @@ export const CANDIDATES: Record<string, Record<string, string>> = {
   "no concurrent JIT": { BUN_JSC_useConcurrentJIT: "0" },
   "one DFG and one FTL compiler thread": { BUN_JSC_numberOfDFGCompilerThreads: "1", BUN_JSC_numberOfFTLCompilerThreads: "1" },
   "heap starts at 256 MB (fewer collections)": { BUN_JSC_smallHeapSize: "268435456" },
+  "heap at 256 MB and one DFG and one FTL thread": { BUN_JSC_smallHeapSize: "268435456", BUN_JSC_numberOfDFGCompilerThreads: "1", BUN_JSC_numberOfFTLCompilerThreads: "1" },
 };
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rounds: { type: "string", default: "3" }, blocks: { type: "string" } } });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { rounds: { type: "string", default: "3" }, blocks: { type: "string" }, only: { type: "string" } },
+});
+if (values.only) {
+  const keep = new Set(["default", ...values.only.split(",")]);
+  for (const name of Object.keys(CANDIDATES)) if (!keep.has(name)) delete CANDIDATES[name];
+}
 const blocks = values.blocks ? values.blocks.split(",").map(Number) : (await heaviestBlocks()).slice(0, 8);
 const dirs = blocks.map((n) => blockDirOf(n));
 const cli = new URL("../src/cli/main.ts", import.meta.url).pathname;
