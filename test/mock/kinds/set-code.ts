@@ -15,7 +15,7 @@ import { encodeCall } from "../abi.ts";
 import { GENEROUS_FUNDING, toMockBlock, type Scenario, type TxSpec } from "../block.ts";
 import { deployContract } from "../deploy.ts";
 import { bytesToHex, keccak, quantity } from "../hex.ts";
-import type { Hex, MockBlock, RpcTransaction } from "../types.ts";
+import type { Hex, MockBlock, RpcAuthorization, RpcTransaction } from "../types.ts";
 
 /** A Prague mainnet time (after 1,746,612,311, before Osaka). */
 export const SET_CODE_TIMESTAMP = 1_750_000_000n;
@@ -23,14 +23,6 @@ export const SET_CODE_GAS = 200_000n;
 const CHAIN_ID = 1n;
 const ZERO_ADDRESS: Hex = "0x0000000000000000000000000000000000000000";
 
-interface RpcAuthorization {
-  chainId: Hex;
-  address: Hex;
-  nonce: Hex;
-  yParity: Hex;
-  r: Hex;
-  s: Hex;
-}
 
 function signAuthorization(privateKey: Uint8Array, delegate: Hex, nonce: bigint): RpcAuthorization {
   // Deterministic (RFC 6979, no extra entropy): the same block for the same count.
