@@ -143,8 +143,6 @@ export async function executeWith(
   // Runs in the automatic configuration teach the automatic choice (forced ones too: same machine).
   if (stats.fallback === null && workers === automaticWorkerCount(options)) {
     automaticChoice.learn(block, { ...stats, wallMs: performance.now() - started });
-  } else if (stats.fallback !== null && stats.fallbackTx >= 0) {
-    automaticChoice.learnFallback(block, stats.fallbackTx);
   }
   return { ...publicResult(block, result, { mode: "parallel", workers, reason }), stats };
 }

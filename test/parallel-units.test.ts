@@ -140,16 +140,4 @@ describe("automatic choice", () => {
     expect(paying.choose(target, 2).parallel).toBe(true);
     expect(paying.choose(target, 2).reason).toContain("similar blocks ran 1.");
   });
-
-  test("a contract whose self-destruct made a block fall back sends later pre-Cancun blocks calling it to sequential", () => {
-    const chooser = new AutoChooser();
-    const target = block("11114732");
-    expect(chooser.choose(target, 2).parallel).toBe(true);
-    const wiping = target.transactions.findIndex((tx) => tx.to !== undefined);
-    chooser.learnFallback(target, wiping);
-    const decision = chooser.choose(target, 2);
-    expect(decision).toMatchObject({ parallel: false });
-    expect(decision.reason).toContain("fall back to sequential execution");
-    expect(chooser.choose(block("19932703"), 2).parallel).toBe(true); // Cancun: nothing to wipe
-  });
 });

@@ -5,7 +5,8 @@ import { allocateRegion, CACHE_LINE_WORDS, defaultAllocator, int32View, nextPowe
 import { addressToWords, bigintToWords, wordsToAddress, wordsToBigInt } from "../shm/words.ts";
 import { MvCapacityError } from "./capacity.ts";
 
-export const LocationKind = { ACCOUNT: 1, CODE: 2, STORAGE: 3 } as const;
+/** WIPE(address): written by a transaction that wiped the account's storage (see parallel/mv-source.ts). */
+export const LocationKind = { ACCOUNT: 1, CODE: 2, STORAGE: 3, WIPE: 4 } as const;
 export type LocationKind = (typeof LocationKind)[keyof typeof LocationKind];
 
 /*

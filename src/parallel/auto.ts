@@ -1,4 +1,3 @@
-import { Fork, mainnetFork } from "../chain/forks.ts";
 import type { Block } from "../chain/types.ts";
 
 /**
@@ -67,12 +66,6 @@ const CLASS_NAMES = ["8-31", "32-127", "128-511", "512+"];
 export class AutoChooser {
   /** Decayed conflict counts per account (lowercase hex). */
   private readonly heat = new Map<string, number>();
-  /**
-   * Contracts whose transactions wiped storage that existed (a pre-Cancun SELFDESTRUCT of a
-   * contract with storage): a parallel run of a block calling one falls back to sequential
-   * execution after paying for part of the parallel run.
-   */
-  private readonly wipers = new Set<string>();
   /** Per size class: running estimate of parallel speedup, and how many runs it is made of. */
   private readonly speedup: (number | undefined)[] = [];
   private readonly observations = [0, 0, 0, 0];
@@ -89,11 +82,7 @@ export class AutoChooser {
     let hotCalls = 0;
     let hottest = "";
     let hottestHeat = 0;
-    let wiper: string | undefined;
-    // From Cancun (EIP-6780) a self-destruct no longer wipes an existing contract's storage.
-    const wipes = this.wipers.size > 0 && mainnetFork(block.header.number, block.header.timestamp) < Fork.Cancun;
     for (const tx of txs) {
-      if (tx.to !== undefined && wipes && this.wipers.has(tx.to.toLowerCase())) wiper = tx.to;
       if (tx.data.length > 0) gas += tx.gasLimit;
       const n = (perSender.get(tx.from) ?? 0) + 1;
       perSender.set(tx.from, n);
@@ -107,9 +96,6 @@ export class AutoChooser {
     if (gas < MIN_PARALLEL_GAS) return { parallel: false, reason: `sequential: ${gas} gas of contract-call gas limits, less than the ${MIN_PARALLEL_GAS} for which handing them to workers pays` };
     if (largestChain > txs.length * MAX_SENDER_SHARE) {
       return { parallel: false, reason: `sequential: one sender sends ${largestChain} of ${txs.length} transactions, which must run one after another` };
-    }
-    if (wiper !== undefined) {
-      return { parallel: false, reason: `sequential: calls ${wiper}, whose self-destructs made an earlier block fall back to sequential execution` };
     }
     if (hotCalls > txs.length * MAX_HOT_SHARE) {
       return {
@@ -160,12 +146,6 @@ export class AutoChooser {
       const address = c.address.toLowerCase();
       this.heat.set(address, (this.heat.get(address) ?? 0) + (c.count / txCount) * 100);
     }
-  }
-
-  /** A parallel run fell back to sequential because transaction `txIndex` wiped storage. */
-  learnFallback(block: Block, txIndex: number): void {
-    const to = block.transactions[txIndex]?.to;
-    if (to !== undefined) this.wipers.add(to.toLowerCase());
   }
 
   private expectedSpeedup(cls: number): number | undefined {

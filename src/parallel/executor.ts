@@ -51,6 +51,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     this.ids = new LocationIds(mv.locations);
     this.isStorageOnly = isStorageOnly;
     this.source = new MvStateSource(mv, preState, codes, this.ids, isStorageOnly);
+    this.source.wipesPossible = env.fork < Fork.Cancun;
     this.previousFromSender = new Int32Array(job.previousFromSender);
     this.staticIds = job.staticIds === undefined ? undefined : new Int32Array(job.staticIds);
     this.waitedForSender = new Uint8Array(this.previousFromSender.length);
@@ -99,7 +100,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     try {
       if (error !== undefined) throw error;
       const o = outcome!;
-      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.isStorageOnly, this.writeSet, this.scratch);
+      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.isStorageOnly, this.env.fork < Fork.Cancun, this.writeSet, this.scratch);
       if (o.logs.length > 0 || o.contractAddress !== undefined) {
         details = { tx: txIdx, incarnation, logs: o.logs, contractAddress: o.contractAddress };
       }

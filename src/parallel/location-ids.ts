@@ -6,6 +6,7 @@ interface AddressIds {
   readonly address: AddressHex;
   account: number;
   code: number;
+  wipe: number;
   slots: Map<bigint, number> | undefined;
 }
 
@@ -39,6 +40,12 @@ export class LocationIds {
     return ids.code;
   }
 
+  wipe(address: AddressHex): number {
+    const ids = this.idsOf(address);
+    if (ids.wipe < 0) ids.wipe = this.table.idOfHex(LocationKind.WIPE, address);
+    return ids.wipe;
+  }
+
   storage(address: AddressHex, slot: bigint): number {
     const ids = this.idsOf(address);
     let slots = ids.slots;
@@ -66,7 +73,7 @@ export class LocationIds {
     }
     let ids = this.byAddress.get(address);
     if (ids === undefined) {
-      ids = { address, account: -1, code: -1, slots: undefined };
+      ids = { address, account: -1, code: -1, wipe: -1, slots: undefined };
       this.byAddress.set(address, ids);
     }
     recent[this.nextRecent] = ids;

@@ -44,6 +44,7 @@ export class MvStateSource implements StateSource {
   begin(txIdx: number): void {
     this.txIdx = txIdx;
     this.reads.clear();
+    if (this.wipes.size > 0) this.wipes.clear();
   }
 
   /** Reads one location; returns the status after recording it (ESTIMATE throws). */
@@ -94,10 +95,31 @@ export class MvStateSource implements StateSource {
     return { balance: wordsToBigInt(words, 0, 8), nonce: wordsToBigInt(words, NONCE_WORD, 2), codeHash };
   }
 
+  /**
+   * Before Cancun a SELFDESTRUCT wipes a contract's storage. A transaction that wipes writes
+   * WIPE(address); a storage read first reads the account's WIPE (the highest lower wipe, once
+   * per transaction and address), then the slot: a slot last written before that wipe reads
+   * as 0, and the pre-state's slots are gone once any lower transaction wiped. Both reads are
+   * recorded, so a wipe appearing or moving below a reader invalidates it.
+   */
   storage(address: AddressHex, slot: bigint): bigint {
+    const wipedBy = this.wipesPossible ? this.lastWipe(address) : -1;
     const loc = this.ids.storage(address, slot);
-    if (this.read(loc) === ReadStatus.VALUE) return readU256(this.result.value, 0);
-    return this.base.storage(address, slot);
+    if (this.read(loc) === ReadStatus.VALUE) return this.result.txIdx >= wipedBy ? readU256(this.result.value, 0) : 0n;
+    return wipedBy >= 0 ? 0n : this.base.storage(address, slot);
+  }
+
+  /** Set per block: whether transactions may wipe storage (forks before Cancun). */
+  wipesPossible = false;
+  private readonly wipes = new Map<AddressHex, number>();
+
+  private lastWipe(address: AddressHex): number {
+    let wipedBy = this.wipes.get(address);
+    if (wipedBy === undefined) {
+      wipedBy = this.read(this.ids.wipe(address)) === ReadStatus.VALUE ? this.result.txIdx : -1;
+      this.wipes.set(address, wipedBy);
+    }
+    return wipedBy;
   }
 
   /** One object per code hash and thread: the interpreter memoises jump analysis per object. */

@@ -14,7 +14,7 @@ import type { CodeStore } from "./code-store.ts";
 import type { PreStateReader } from "./pre-state.ts";
 import type { TxDetails, WorkerReport } from "./protocol.ts";
 import { HAS_DETAILS, STATUS_SUCCESS, type TxResults } from "./results.ts";
-import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash } from "./values.ts";
+import { ACCOUNT_EXISTS, CODE_DELETED_WORD, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash } from "./values.ts";
 
 export function finalDetails(reports: WorkerReport[], results: TxResults, scheduler: Scheduler, txCount: number): (TxDetails | undefined)[] {
   for (let i = 0; i < txCount; i++) {
@@ -85,6 +85,12 @@ interface SettledAccount {
   deltaFlags: number;
   codeHash?: Hex;
   slots?: Map<bigint, bigint>;
+  /** Per slot, the transaction that wrote its final value (kept only while a wipe may drop it). */
+  slotWriters?: Map<bigint, number>;
+  /** The last transaction that wiped the account's storage (pre-Cancun), if any did. */
+  wipedBy?: number;
+  /** The final code change was a self-destruct (the account may exist again, credited, without code). */
+  codeDeleted?: boolean;
 }
 
 /**
@@ -118,8 +124,13 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
       }
     } else if (kind === LocationKind.CODE) {
       a.codeHash = decodeCodeHash(result.value);
+      a.codeDeleted = result.value[CODE_DELETED_WORD] === 1;
+    } else if (kind === LocationKind.WIPE) {
+      a.wipedBy = result.txIdx;
     } else {
-      (a.slots ??= new Map()).set(wordsToBigInt(key, KEY_SLOT, 8), wordsToBigInt(result.value, 0, 8));
+      const slot = wordsToBigInt(key, KEY_SLOT, 8);
+      (a.slots ??= new Map()).set(slot, wordsToBigInt(result.value, 0, 8));
+      (a.slotWriters ??= new Map()).set(slot, result.txIdx);
     }
   }
   const changes: StateChanges = new Map();
@@ -128,7 +139,8 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
     const handle = a.account === undefined || a.codeHash === undefined ? base.accountHandle(address) : NO_ACCOUNT;
     const codeHash = a.codeHash ?? (handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle));
     let code: Uint8Array | undefined;
-    if (a.codeHash !== undefined) {
+    // As the sequential block state: code a self-destruct removed is no code change to report.
+    if (a.codeHash !== undefined && !a.codeDeleted) {
       code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
     }
     if (a.account !== undefined) words.set(a.account);
@@ -141,6 +153,11 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
       if (a.delta !== undefined) applyDelta(words, a.delta, a.deltaFlags);
     }
     const exists = accountExists(words, codeHash);
+    // A wipe drops every slot last written before it (as the sequential block state clears
+    // them); the block state's result() reports the clear only where it wiped something.
+    if (a.wipedBy !== undefined && a.slots !== undefined) {
+      for (const [slot, writer] of a.slotWriters!) if (writer < a.wipedBy) a.slots.delete(slot);
+    }
     changes.set(address, {
       deleted: !exists,
       balance: exists ? wordsToBigInt(words, 0, 8) : 0n,
@@ -148,7 +165,7 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
       codeHash: exists ? codeHash : EMPTY_CODE_HASH,
       // As sequential BlockState: a deleted account carries no code.
       code: exists ? code : undefined,
-      storageCleared: false,
+      storageCleared: a.wipedBy !== undefined,
       storage: a.slots ?? new Map(),
     });
   }

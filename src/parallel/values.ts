@@ -14,6 +14,7 @@ import { EMPTY_CODE_HASH } from "../state/types.ts";
  *   word 10     flags: EXISTS, TOUCHED (a DELTA entry ORs its flags in)
  * CODE(address) location:
  *   words 0..7  code hash, 32 bytes
+ *   word 8      1 when the code went with the account (a self-destruct), not by a creation
  * STORAGE(address, slot) location:
  *   words 0..7  value, 256-bit
  *
@@ -55,9 +56,12 @@ export function encodeStorage(value: bigint, out: Uint32Array): Uint32Array {
   return out;
 }
 
-export function encodeCodeHash(hash: Hex, out: Uint32Array): Uint32Array {
+export const CODE_DELETED_WORD = 8;
+
+export function encodeCodeHash(hash: Hex, out: Uint32Array, deleted = false): Uint32Array {
   hexToWords(hash, out, 0, 8);
-  out[8] = out[9] = out[10] = 0;
+  out[CODE_DELETED_WORD] = deleted ? 1 : 0;
+  out[9] = out[10] = 0;
   return out;
 }
 

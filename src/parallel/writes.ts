@@ -6,7 +6,14 @@ import { EMPTY_CODE_HASH } from "../state/types.ts";
 import type { CodeStore } from "./code-store.ts";
 import { ACCOUNT_EXISTS, ACCOUNT_TOUCHED, encodeAccount, encodeCodeHash, encodeDelta, encodeStorage } from "./values.ts";
 
-/** A transaction wiped storage that may hold values from before it: the block runs sequentially. */
+/** The value of a WIPE write: only its writer matters. */
+const WIPE_VALUE = new Uint32Array(11);
+
+/**
+ * A transaction wiped storage that may hold values from before it, in a fork where wipes are
+ * not versioned (from Cancun a self-destruct cannot wipe an existing contract): the block
+ * runs sequentially.
+ */
 export class NeedsSequentialFallback extends Error {
   override name = "NeedsSequentialFallback";
   /** The transaction whose writes asked for it (set by the executor). */
@@ -25,6 +32,8 @@ export function collectWrites(
   eip161: boolean,
   /** Pre-state accounts with storage but neither code nor nonce (EIP-7610). */
   isStorageOnly: (address: AddressHex) => boolean,
+  /** Before Cancun: a wipe is a WIPE write that readers order their slots by (mv-source.ts). */
+  wipesInParallel: boolean,
   out: WriteSet,
   scratch: Uint32Array,
 ): void {
@@ -34,7 +43,8 @@ export function collectWrites(
     // Every created contract has its storage cleared; that matters only where storage could
     // already exist: at an account that had code or a nonce, or storage without either.
     if (w.storageCleared && (w.existedWithCodeOrNonce || isStorageOnly(address))) {
-      throw new NeedsSequentialFallback(`transaction wipes the storage of ${address}`);
+      if (!wipesInParallel) throw new NeedsSequentialFallback(`transaction wipes the storage of ${address}`);
+      out.add(ids.wipe(address), WIPE_VALUE);
     }
     if (address === coinbase && (w.infoChanged || w.deleted)) {
       // The transaction wrote the beneficiary itself (having read it): fold the fee in now,
@@ -49,7 +59,7 @@ export function collectWrites(
     }
     if (w.codeHash !== undefined) {
       if (w.code !== undefined && w.code.length > 0) codes.put(w.codeHash, w.code);
-      out.add(ids.code(address), encodeCodeHash(w.codeHash, scratch));
+      out.add(ids.code(address), encodeCodeHash(w.codeHash, scratch, w.deleted));
     }
     for (const [slot, value] of w.storage) {
       out.add(ids.storage(address, slot), encodeStorage(value, scratch));
