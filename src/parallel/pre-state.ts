@@ -132,6 +132,20 @@ export function createMailboxes(workers: number): SharedArrayBuffer {
   return new SharedArrayBuffer(DOORBELL_BYTES + workers * MAILBOX_BYTES);
 }
 
+/** One worker's mailbox, seen as words (signed, for Atomics; unsigned, for the codecs) and bytes. */
+class Mailbox {
+  readonly words: Int32Array;
+  readonly u32: Uint32Array;
+  readonly bytes: Uint8Array;
+
+  constructor(mailboxes: SharedArrayBuffer, workerIndex: number) {
+    const at = DOORBELL_BYTES + workerIndex * MAILBOX_BYTES;
+    this.words = new Int32Array(mailboxes, at, MAILBOX_BYTES / 4);
+    this.u32 = new Uint32Array(mailboxes, at, MAILBOX_BYTES / 4);
+    this.bytes = new Uint8Array(mailboxes, at, MAILBOX_BYTES);
+  }
+}
+
 /** The calling thread had no answer: the Storage threw (the engine rethrows its error). */
 export class PreStateUnavailable extends Error {
   override name = "PreStateUnavailable";
@@ -139,55 +153,51 @@ export class PreStateUnavailable extends Error {
 
 /** Worker side: a Storage whose every read is a question to the calling thread. */
 export class RemoteStorage implements Storage {
-  private readonly words: Int32Array;
-  private readonly bytes: Uint8Array;
+  private readonly box: Mailbox;
   private readonly doorbell: Int32Array;
   private readonly scratch = new Uint32Array(8);
 
   constructor(mailboxes: SharedArrayBuffer, workerIndex: number) {
-    const at = DOORBELL_BYTES + workerIndex * MAILBOX_BYTES;
-    this.words = new Int32Array(mailboxes, at, MAILBOX_BYTES / 4);
-    this.bytes = new Uint8Array(mailboxes, at, MAILBOX_BYTES);
+    this.box = new Mailbox(mailboxes, workerIndex);
     this.doorbell = new Int32Array(mailboxes, 0, 1);
   }
 
   account(address: AddressHex): AccountInfo | undefined {
     this.ask(Kind.ACCOUNT, address);
-    const w = this.words;
-    if (w[PRESENT] === 0) return undefined;
-    const u = new Uint32Array(w.buffer, w.byteOffset, w.length);
+    const u = this.box.u32;
+    if (u[PRESENT] === 0) return undefined;
     return { balance: wordsToBigInt(u, VALUE, 8), nonce: wordsToBigInt(u, NONCE, 2), codeHash: wordsToHex(u, CODE_HASH, 8) };
   }
 
   storage(address: AddressHex, slot: bigint): bigint {
     bigintToWords(slot, this.scratch, 0, 8);
     this.ask(Kind.STORAGE, address, this.scratch);
-    return wordsToBigInt(new Uint32Array(this.words.buffer, this.words.byteOffset, this.words.length), VALUE, 8);
+    return wordsToBigInt(this.box.u32, VALUE, 8);
   }
 
   code(codeHash: Hex): Uint8Array | undefined {
     hexToWords(codeHash, this.scratch, 0, 8);
     this.ask(Kind.CODE, undefined, this.scratch);
-    if (this.words[PRESENT] === 0) return undefined;
-    return this.bytes.slice(CODE_AT, CODE_AT + this.words[CODE_LENGTH]!);
+    const u = this.box.u32;
+    if (u[PRESENT] === 0) return undefined;
+    return this.box.bytes.slice(CODE_AT, CODE_AT + u[CODE_LENGTH]!);
   }
 
   blockHash(number: bigint): Hex | undefined {
     if (number < 0n || number >= 1n << 256n) return undefined;
     bigintToWords(number, this.scratch, 0, 8);
     this.ask(Kind.BLOCK_HASH, undefined, this.scratch);
-    if (this.words[PRESENT] === 0) return undefined;
-    return wordsToHex(new Uint32Array(this.words.buffer, this.words.byteOffset, this.words.length), VALUE, 8);
+    if (this.box.u32[PRESENT] === 0) return undefined;
+    return wordsToHex(this.box.u32, VALUE, 8);
   }
 
   hasStorage(address: AddressHex): boolean {
     this.ask(Kind.HAS_STORAGE, address);
-    return this.words[PRESENT] === 1;
+    return this.box.u32[PRESENT] === 1;
   }
 
   private ask(kind: number, address?: AddressHex, key?: Uint32Array): void {
-    const w = this.words;
-    const u = new Uint32Array(w.buffer, w.byteOffset, 16);
+    const { words: w, u32: u } = this.box;
     w[KIND] = kind;
     if (address !== undefined) addressToWords(address, u, ADDRESS);
     if (key !== undefined) u.set(key, KEY);
@@ -217,14 +227,12 @@ export class PreStateServer {
   private stopped = false;
   private readonly doorbell: Int32Array;
   private readonly reader: StorageReader;
+  private readonly boxes: Mailbox[];
 
-  constructor(
-    private readonly mailboxes: SharedArrayBuffer,
-    private readonly workers: number,
-    storage: Storage,
-  ) {
+  constructor(mailboxes: SharedArrayBuffer, workers: number, storage: Storage) {
     this.doorbell = new Int32Array(mailboxes, 0, 1);
     this.reader = new StorageReader(storage);
+    this.boxes = Array.from({ length: workers }, (_, i) => new Mailbox(mailboxes, i));
   }
 
   /** Serves until stop(); resolves when the loop has ended. */
@@ -246,15 +254,14 @@ export class PreStateServer {
   }
 
   private answerAll(): void {
-    for (let i = 0; i < this.workers; i++) {
-      const at = DOORBELL_BYTES + i * MAILBOX_BYTES;
-      const w = new Int32Array(this.mailboxes, at, MAILBOX_BYTES / 4);
+    for (const box of this.boxes) {
+      const w = box.words;
       if (Atomics.load(w, 0) !== ASKED) continue;
       let state = ANSWERED;
       if (this.error !== undefined) state = FAILED;
       else {
         try {
-          this.answer(w, new Uint8Array(this.mailboxes, at, MAILBOX_BYTES));
+          this.answer(box);
         } catch (error) {
           this.error = { value: error };
           state = FAILED;
@@ -265,8 +272,7 @@ export class PreStateServer {
     }
   }
 
-  private answer(w: Int32Array, bytes: Uint8Array): void {
-    const u = new Uint32Array(w.buffer, w.byteOffset, 40);
+  private answer({ words: w, u32: u, bytes }: Mailbox): void {
     const reader = this.reader;
     switch (w[KIND]) {
       case Kind.ACCOUNT: {
