@@ -215,7 +215,7 @@ export class ParallelEngine {
 
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
-    const changes = settleState(mv, settleReader, this.codes);
+    const changes = settleState(mv, settleReader, this.codes, fork < Fork.Cancun);
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);

@@ -98,7 +98,7 @@ interface SettledAccount {
  * written location is walked once; values go from shared words to bigints once (no hex or
  * intermediate bigint), and credits are added to the pre-state's account words directly.
  */
-export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes: CodeStore): StateChanges {
+export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes: CodeStore, wipesPossible: boolean): StateChanges {
   const result = new ReadResult();
   const locations = mv.locations;
   const count = locations.count;
@@ -130,7 +130,8 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
     } else {
       const slot = wordsToBigInt(key, KEY_SLOT, 8);
       (a.slots ??= new Map()).set(slot, wordsToBigInt(result.value, 0, 8));
-      (a.slotWriters ??= new Map()).set(slot, result.txIdx);
+      // Writers matter only where a wipe may drop slots (before Cancun).
+      if (wipesPossible) (a.slotWriters ??= new Map()).set(slot, result.txIdx);
     }
   }
   const changes: StateChanges = new Map();
