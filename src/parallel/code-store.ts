@@ -10,8 +10,13 @@ import type { Hex } from "../chain/types.ts";
  *   [HEADER_WORDS..] records: [ready, byteLength, hash (8 words, big-endian), bytes padded to 4]
  * A writer reserves a record with Atomics.add on the cursor, fills it, then publishes it with
  * Atomics.store(ready = 1). The CODE location that names the hash is written only after that,
- * so a reader that finds the hash in the multi-version memory also finds the record.
+ * so a reader that finds the hash in the multi-version memory also finds the record. Records
+ * are published in any order: a reader that meets a reserved, unpublished one waits for it
+ * (its writer is between two stores), or it would miss a published record behind it. A record
+ * that did not fit is marked ABANDONED (2): it and everything reserved after it never come.
  */
+const PUBLISHED = 1;
+const ABANDONED = 2;
 const HEADER_WORDS = 16;
 const RECORD_HEADER_WORDS = 10;
 
@@ -44,22 +49,25 @@ export class CodeStore {
     const size = RECORD_HEADER_WORDS + Math.ceil(code.length / 4);
     const at = Atomics.add(this.words, 0, size);
     if ((at + size) * 4 > this.buffer.byteLength) {
+      if (at < this.words.length) Atomics.store(this.words, at, ABANDONED);
       throw new CodeStoreFullError(this.buffer.byteLength);
     }
     this.words[at + 1] = code.length;
     for (let i = 0; i < 8; i++) this.words[at + 2 + i] = Number.parseInt(hash.slice(2 + i * 8, 10 + i * 8), 16) | 0;
     this.bytes.set(code, (at + RECORD_HEADER_WORDS) * 4);
-    Atomics.store(this.words, at, 1);
+    Atomics.store(this.words, at, PUBLISHED);
     this.cache.set(hash, code);
   }
 
   get(hash: Hex): Uint8Array | undefined {
     const hit = this.cache.get(hash);
     if (hit !== undefined) return hit;
-    const end = Atomics.load(this.words, 0);
+    const end = Math.min(Atomics.load(this.words, 0), this.words.length);
     let at = this.scanned;
     while (at < end) {
-      if (Atomics.load(this.words, at) !== 1) break; // not yet published: scan again next time
+      let ready = Atomics.load(this.words, at);
+      while (ready === 0) ready = Atomics.load(this.words, at); // reserved: its writer is about to publish
+      if (ready === ABANDONED) break;
       const length = this.words[at + 1]!;
       const start = (at + RECORD_HEADER_WORDS) * 4;
       const hashBytes = new Uint8Array(32);
