@@ -111,6 +111,29 @@ describe("a worker that throws", () => {
   }
 });
 
+describe("a worker whose thread dies while the calling thread executes its share", () => {
+  test("the run rejects naming the worker instead of waiting for it, and the engine runs the next block right", async () => {
+    // Slow transactions (up to 4 ms each) make sure the worker starts before the calling thread has
+    // done the whole block alone; the worker's thread then exits with no error to catch, and
+    // only the pool, on the calling thread's event loop, can notice.
+    const block = await loadMockBlock(mockKind("counter"), 40);
+    const outcome = await within(
+      executeBlock(block.block, block.storage, { workers: 2, injectWorkerExit: true, injectDelayMicros: 4000 }).then(
+        () => null,
+        (error: unknown) => error,
+      ),
+      30_000,
+      "block whose worker exits",
+    );
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/worker 0 /);
+    const sequential = await executeBlock(block.block, block.storage, { sequential: true });
+    const parallel = await within(executeBlock(block.block, block.storage, { workers: 2 }), 30_000, "the block after the exit");
+    expect(parallel.stats?.workers).toBe(2);
+    expect(resultDifferences(sequential, parallel)).toEqual([]);
+  }, BLOCK_TEST_TIMEOUT_MS);
+});
+
 describe("blocks submitted while another runs", () => {
   test("two blocks given to the same engine at once both equal sequential (runs share memory and must not overlap)", async () => {
     const first = await loadMockBlock(mockKind("uniswap-one"), 12);

@@ -1,6 +1,7 @@
-// The parallel engine: Block-STM over a pool of Bun Workers. This class owns the shared
-// structures a run needs (multi-version memory, scheduler, code store, results), hands a
-// block to the workers (prepare.ts, protocol.ts, worker.ts) and settles it (settle.ts).
+// The parallel engine: Block-STM over the calling thread and a pool of Bun Workers. This class
+// owns the shared structures a run needs (multi-version memory, scheduler, code store,
+// results), hands a block to the workers (prepare.ts, protocol.ts, worker.ts), executes its
+// own share of it (run-job.ts) and settles it (settle.ts).
 import { Fork } from "../chain/forks.ts";
 import type { Block } from "../chain/types.ts";
 import { MultiVersionMemory, defaultCapacities } from "../mv/index.ts";
@@ -10,6 +11,7 @@ import { MemoryStorage } from "../state/memory.ts";
 import type { Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type ExecuteOptions } from "../vm/block.ts";
+import { createForkVm, type ForkVm } from "../vm/evm.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
@@ -17,6 +19,7 @@ import { shareBlock, shareStorage, staticLocations, withPrologue } from "./prepa
 import { createMailboxes, PreStateServer, StorageReader, type PreStateReader } from "./pre-state.ts";
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type PreStateSource, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
+import { runBlockJob, type CallerShare } from "./run-job.ts";
 import { finalDetails, settleReceipts, settleState } from "./settle.ts";
 
 /** How parallel the block really was. */
@@ -46,6 +49,7 @@ export interface ParallelOptions extends ExecuteOptions {
   /** Test hooks (see BlockJob). */
   injectDelayMicros?: number;
   injectThrowAtTx?: number;
+  injectWorkerExit?: boolean;
   /** Watchdog for one block (default 10 minutes): a stuck run fails instead of hanging. */
   timeoutMs?: number;
 }
@@ -59,8 +63,23 @@ export interface EngineSizing {
 }
 
 /**
- * Block-STM over a pool of Bun Workers: every worker executes and validates transactions
- * against the shared multi-version memory; this thread then settles the block in order.
+ * Block-STM over n executors: the calling thread and n - 1 Bun Workers. Each executes and
+ * validates transactions against the shared multi-version memory; the calling thread then
+ * settles the block in order.
+ *
+ * Why the calling thread executes too, instead of n workers while it waits: measured with the
+ * CLI over the corpus on the 2-core machine, 2 workers beside an idle calling thread were
+ * slower than the calling thread and 1 worker, most of all in the automatic mode, where the
+ * calling thread also runs the blocks chosen sequential. Every thread that runs the EVM has
+ * its own JIT and heap: a third one (the calling thread for sequential blocks, the workers for
+ * parallel ones) meant a third copy of the compile work (JIT threads kept compiling for a
+ * dozen runs of one block) and GC tails that landed in the other mode's blocks.
+ *
+ * The calling thread executes only when the pre-state is in shared memory (a MemoryStorage).
+ * Another Storage is read on the calling thread for the workers (pre-state.ts), so it serves
+ * and the n - 1 workers execute; with n = 1 it executes alone, reading the Storage directly.
+ * While it executes, it parks with Atomics.waitAsync, so that its event loop keeps serving
+ * the pool: a worker that fails still halts the run (onFailure) and the watchdog still fires.
  */
 export class ParallelEngine {
   private mv: MultiVersionMemory | undefined;
@@ -70,25 +89,47 @@ export class ParallelEngine {
   private growthFactor: number;
   private results = TxResults.create(1024);
 
+  /** The calling thread's own VM per fork (createForkVm): one per engine, so two engines' shares never share one. */
+  private readonly callerVms = new Map<number, Promise<ForkVm>>();
+
   private constructor(
-    private readonly pool: WorkerPool<null, BlockJob, WorkerReport>,
+    /** n - 1 workers; none for an engine of one executor. */
+    private readonly pool: WorkerPool<null, BlockJob, WorkerReport> | undefined,
     sizing: EngineSizing,
   ) {
     this.growthFactor = sizing.arenaScale ?? 1;
     this.codes = CodeStore.create(sizing.codeStoreBytes ?? 4 << 20);
   }
 
+  /** An engine of `workers` executors: the calling thread and `workers - 1` Bun Workers. */
   static async start(workers: number, pin = true, sizing: EngineSizing = {}): Promise<ParallelEngine> {
-    const pool = await WorkerPool.start<null, BlockJob, WorkerReport>(workers, workerScriptUrl(), null, { pin });
+    const pool = workers > 1 ? await WorkerPool.start<null, BlockJob, WorkerReport>(workers - 1, workerScriptUrl(), null, { pin }) : undefined;
     return new ParallelEngine(pool, sizing);
   }
 
+  /** Executors: the calling thread and the pool's workers. */
   get workers(): number {
-    return this.pool.size;
+    return (this.pool?.size ?? 0) + 1;
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.pool?.close();
+  }
+
+  private storageOnly: { id: number; set: Set<string> } | undefined;
+  /** The EIP-7610 storage-only accounts of a shared pre-state as a set, made once per pre-state. */
+  private storageOnlySet(id: number, accounts: readonly string[]): Set<string> {
+    if (this.storageOnly?.id !== id) this.storageOnly = { id, set: new Set(accounts) };
+    return this.storageOnly.set;
+  }
+
+  private callerVm(fork: Fork): Promise<ForkVm> {
+    let vm = this.callerVms.get(fork);
+    if (vm === undefined) {
+      vm = createForkVm(fork);
+      this.callerVms.set(fork, vm);
+    }
+    return vm;
   }
 
   /** `await using engine = await ParallelEngine.start(n)` closes it at the end of the scope. */
@@ -120,10 +161,19 @@ export class ParallelEngine {
     let preState: PreStateSource;
     let settleReader: PreStateReader;
     let server: PreStateServer | undefined;
+    // The calling thread's share, when it executes (see the class comment).
+    let caller: CallerShare | undefined;
     if (base instanceof MemoryStorage) {
       const shared = shareStorage(base);
       preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
       settleReader = shared.storage;
+      const storageOnly = this.storageOnlySet(shared.id, shared.storageOnly);
+      caller = { vm: this.callerVm(fork), preState: { reader: shared.storage, isStorageOnly: (address) => storageOnly.has(address) } };
+    } else if (this.pool === undefined) {
+      const reader = new StorageReader(base);
+      preState = { kind: "remote", mailboxes: new SharedArrayBuffer(0) }; // no worker asks
+      settleReader = reader;
+      caller = { vm: this.callerVm(fork), preState: { reader, isStorageOnly: (address) => reader.isStorageOnly(address) } };
     } else {
       const mailboxes = createMailboxes(this.pool.size);
       server = new PreStateServer(mailboxes, this.pool.size, base);
@@ -153,15 +203,13 @@ export class ParallelEngine {
       profileDir: process.env.PEVM_PROFILE_WORKERS || undefined,
       injectDelayMicros: options.injectDelayMicros,
       injectThrowAtTx: options.injectThrowAtTx,
+      injectWorkerExit: options.injectWorkerExit,
     };
     const runStarted = performance.now();
     const serving = server?.serve();
     let reports: WorkerReport[];
     try {
-      reports = await this.pool.run(job, {
-        timeoutMs: options.timeoutMs ?? 600_000,
-        onFailure: () => scheduler.halt(),
-      });
+      reports = await this.runShares(job, caller, scheduler, options.timeoutMs ?? 600_000);
     } catch (error) {
       // A Storage that threw fails the run with its own error, as it would sequentially.
       if (server?.error !== undefined) throw server.error.value;
@@ -184,7 +232,7 @@ export class ParallelEngine {
     const settleStarted = performance.now();
     const stats: ParallelStats = {
       ...emptyStats(),
-      workers: this.pool.size,
+      workers: reports.length,
       fallback: null,
       fallbackTx: -1,
       executeMs: 0,
@@ -224,6 +272,29 @@ export class ParallelEngine {
     return { ...result, stats };
   }
 
+  /**
+   * Runs the job on the pool's workers and, when `caller` is given, on this thread too; resolves
+   * with every executor's report once all have stopped. This thread starts its share only after
+   * the job was posted (its first synchronous stretch would otherwise delay the posting), and a
+   * failure on either side is thrown only after both sides stopped, so that the next run never
+   * resets shared memory under a share still running.
+   */
+  private async runShares(job: BlockJob, caller: CallerShare | undefined, scheduler: Scheduler, timeoutMs: number): Promise<WorkerReport[]> {
+    const pool = this.pool;
+    if (caller === undefined) return pool!.run(job, { timeoutMs, onFailure: () => scheduler.halt() });
+    const ownIndex = pool?.size ?? 0;
+    if (pool === undefined) return [await asCallerFailure(runBlockJob(job, ownIndex, caller), ownIndex)];
+    let posted!: () => void;
+    const wasPosted = new Promise<void>((resolve) => (posted = resolve));
+    const poolRun = pool.run(job, { timeoutMs, onFailure: () => scheduler.halt(), onPosted: posted });
+    const started = await Promise.race([wasPosted.then(() => true), poolRun.then(() => false, () => false)]);
+    if (!started) return poolRun; // the pool failed before the job reached the workers
+    const [workers, own] = await Promise.allSettled([poolRun, asCallerFailure(runBlockJob(job, ownIndex, caller), ownIndex)]);
+    if (own.status === "rejected") throw own.reason; // the cause; the workers only saw the halt
+    if (workers.status === "rejected") throw workers.reason;
+    return [...workers.value, own.value];
+  }
+
   private memoryFor(txCount: number): MultiVersionMemory {
     const base = defaultCapacities({ txCount, readsPerTx: 32, writesPerTx: 8 });
     const g = this.growthFactor;
@@ -260,3 +331,13 @@ export class ParallelEngine {
   }
 }
 
+
+/** The calling thread's share failed: named like a pool worker's failure ("worker N failed: ..."). */
+async function asCallerFailure<T>(share: Promise<T>, index: number): Promise<T> {
+  try {
+    return await share;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`worker ${index} (the calling thread) failed: ${message}`, { cause: error });
+  }
+}

@@ -61,6 +61,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     const job = this.job;
     if (job.injectDelayMicros) busyWait(Math.random() * job.injectDelayMicros);
     if (job.injectThrowAtTx === txIdx) throw new Error(`injected failure at transaction ${txIdx}`);
+    if (job.injectWorkerExit && !Bun.isMainThread) process.exit(3);
     // First execution of a transaction whose sender sent an earlier one: wait for that one
     // (the scheduler answers "already executed" if there is nothing to wait for).
     const previous = this.previousFromSender[txIdx]!;

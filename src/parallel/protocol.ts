@@ -42,6 +42,8 @@ export interface BlockJob {
   /** Test hooks: random delays (µs, up to) and a transaction whose execution throws. */
   injectDelayMicros?: number;
   injectThrowAtTx?: number;
+  /** Test hook: a pool worker's thread exits (no JS error to catch) at its first execution. */
+  injectWorkerExit?: boolean;
 }
 
 /**

@@ -365,6 +365,25 @@ export class Scheduler {
     Atomics.sub(w, L.SLEEPERS, 1);
   }
 
+  /**
+   * waitForWork for the calling thread when it executes a share of the run (engine.ts): it parks
+   * with Atomics.waitAsync, so its event loop keeps turning while it waits (the pool's failure
+   * and timeout handlers run there; a blocking wait would leave a dead worker unnoticed).
+   * Returns undefined when the spin found work, else a promise for the end of the park.
+   */
+  waitForWorkAsync(): Promise<unknown> | undefined {
+    for (let i = 0; i < this.spinLimit; i++) if (this.workMaybeAvailable()) return undefined;
+    const w = this.words;
+    Atomics.add(w, L.SLEEPERS, 1);
+    const sequence = Atomics.load(w, L.FUTEX);
+    const parked = this.workMaybeAvailable() ? undefined : Atomics.waitAsync(w, L.FUTEX, sequence, this.parkTimeoutMs);
+    if (parked === undefined || !parked.async) {
+      Atomics.sub(w, L.SLEEPERS, 1);
+      return undefined;
+    }
+    return parked.value.then(() => Atomics.sub(w, L.SLEEPERS, 1));
+  }
+
   /** Notify only when someone is parked: a notify with no waiter still costs ~90 ns. */
   private wakeSleepers(): void {
     const w = this.words;

@@ -26,6 +26,11 @@ export interface WorkerLoopOptions {
   haltCodeOnError?: number | ((error: unknown) => number);
   /** Add this worker's counters to the scheduler's shared totals at the end (default true). */
   publishStats?: boolean;
+  /**
+   * Park without blocking the thread's event loop (Scheduler.waitForWorkAsync): for the
+   * calling thread, whose event loop must keep serving the pool while it executes.
+   */
+  parkAsync?: boolean;
 }
 
 /**
@@ -41,7 +46,8 @@ export async function runWorkerLoop(scheduler: Scheduler, executor: TxTaskExecut
       scheduler.nextTask(task);
       if (task.kind === TaskKind.Done) break;
       if (task.kind === TaskKind.RetryLater) {
-        scheduler.waitForWork();
+        if (options.parkAsync) await scheduler.waitForWorkAsync();
+        else scheduler.waitForWork();
         continue;
       }
       // A finished task may hand back the next one directly (validation after execution,

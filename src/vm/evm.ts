@@ -68,7 +68,8 @@ export function forkVm(fork: Fork): Promise<ForkVm> {
   return vm;
 }
 
-async function createForkVm(fork: Fork): Promise<ForkVm> {
+/** A VM of its own (forkVm's are shared per fork and thread): for a parallel run's share on the calling thread. */
+export async function createForkVm(fork: Fork): Promise<ForkVm> {
   await installJumpAnalysisCache();
   const common = new Common({
     chain: Mainnet,

@@ -24,6 +24,8 @@ export interface RunOptions {
   graceMs?: number;
   /** Called once, at the first failure: halt the shared scheduler here so the other workers return. */
   onFailure?: (error: WorkerRunError) => void;
+  /** Called once the job was posted to every worker (they may start on it from then on). */
+  onPosted?: () => void;
 }
 
 export class WorkerRunError extends Error {
@@ -164,6 +166,7 @@ export class WorkerPool<Init = unknown, Job = unknown, Result = unknown> {
         };
         slot.worker!.postMessage(message);
       }
+      options.onPosted?.();
     });
   }
 
