@@ -78,7 +78,7 @@ async function measureEthereumjs(number: number, options: CorpusOptions, gas: nu
       for (const tx of loaded.block.transactions) tx.getSenderAddress();
       return loaded;
     });
-    collectGarbage();
+    await collectGarbage();
     const run = await runPeerBlock(load.value);
     const check = checkPeerRun(load.value, run);
     if (!check.gasOk || !check.receiptsOk) mismatches++;

@@ -96,7 +96,7 @@ export async function measureModes(
   for (let round = 0; round < runs; round++) {
     for (let i = 0; i < modes.length; i++) {
       const mode = modes[(i + round) % modes.length];
-      collectGarbage();
+      await collectGarbage();
       const { value, ms, cpuMs } = await timed(() => runMode(block, storage, mode));
       const summary = summaries[mode];
       summary.runsMs.push(ms);
