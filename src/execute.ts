@@ -26,7 +26,10 @@ export const MAX_WORKERS = Math.max(64, 2 * defaultWorkerCount());
 
 /** What a caller may ask for. */
 export interface PevmOptions extends ExecuteOptions {
-  /** Forces the parallel engine with exactly this many workers (1 to MAX_WORKERS), even for a tiny block. */
+  /**
+   * Forces the parallel engine with exactly this many workers (1 to MAX_WORKERS), even for a
+   * tiny block. The workers are the calling thread and `workers - 1` Bun Workers.
+   */
   workers?: number;
   /** Execute on the calling thread, one transaction after another. */
   sequential?: boolean;

@@ -43,7 +43,7 @@ export function executeBlock(block: BlockInput, storage: Storage | AsyncStorage,
 export class Pevm implements AsyncDisposable {
   private constructor(private readonly engine: ParallelEngine) {}
 
-  /** Starts `workers` workers (default: one per CPU this process may use). */
+  /** Starts `workers` workers (default: one per CPU this process may use): the calling thread and `workers - 1` Bun Workers. */
   static async start(options: { workers?: number } = {}): Promise<Pevm> {
     const workers = options.workers === undefined ? defaultWorkerCount() : checkWorkerCount(options.workers, "workers");
     return new Pevm(await ParallelEngine.start(workers));

@@ -150,6 +150,19 @@ describe("blocks submitted while another runs", () => {
     expect(resultDifferences(firstSequential, firstParallel)).toEqual([]);
     expect(resultDifferences(secondSequential, secondParallel)).toEqual([]);
   }, BLOCK_TEST_TIMEOUT_MS);
+  test("two blocks on two engines at once both equal sequential (their calling-thread shares interleave at awaits, each on its own VM)", async () => {
+    const first = await loadMockBlock(mockKind("uniswap-one"), 12);
+    const second = await loadMockBlock(mockKind("erc20-hot-recipient"), 40);
+    const firstSequential = await executeBlock(first.block, first.storage, { sequential: true });
+    const secondSequential = await executeBlock(second.block, second.storage, { sequential: true });
+    const [firstParallel, secondParallel] = await within(
+      Promise.all([executeBlock(first.block, first.storage, { workers: 2 }), executeBlock(second.block, second.storage, { workers: 3 })]),
+      120_000,
+      "two blocks on two engines",
+    );
+    expect(resultDifferences(firstSequential, firstParallel)).toEqual([]);
+    expect(resultDifferences(secondSequential, secondParallel)).toEqual([]);
+  }, BLOCK_TEST_TIMEOUT_MS);
 });
 
 describe("shared arenas too small for the block", () => {

@@ -11,7 +11,7 @@ interface Started {
 
 const engines = new Map<number, Started>();
 
-/** Starts the pool of `workers` workers if it is not running yet; resolves once it is ready. */
+/** Starts the engine of `workers` workers (the calling thread and a pool of `workers - 1`) if it is not running yet; resolves once it is ready. */
 export function startEngine(workers: number): Started {
   let started = engines.get(workers);
   if (started === undefined) {
