@@ -3,7 +3,7 @@
 // results), hands a block to the workers (prepare.ts, protocol.ts, worker.ts), executes its
 // own share of it (run-job.ts) and settles it (settle.ts).
 import { Fork } from "../chain/forks.ts";
-import type { Block } from "../chain/types.ts";
+import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { MultiVersionMemory, defaultCapacities } from "../mv/index.ts";
 import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
 import { cacheLineAllocator } from "../shm/region.ts";
@@ -163,6 +163,8 @@ export class ParallelEngine {
     let server: PreStateServer | undefined;
     // The calling thread's share, when it executes (see the class comment).
     let caller: CallerShare | undefined;
+    // The Storage as the calling thread reads it directly (one executor, not a MemoryStorage).
+    let direct: ErrorRecordingStorage | undefined;
     if (base instanceof MemoryStorage) {
       const shared = shareStorage(base);
       preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
@@ -170,7 +172,8 @@ export class ParallelEngine {
       const storageOnly = this.storageOnlySet(shared.id, shared.storageOnly);
       caller = { vm: this.callerVm(fork), preState: { reader: shared.storage, isStorageOnly: (address) => storageOnly.has(address) } };
     } else if (this.pool === undefined) {
-      const reader = new StorageReader(base);
+      direct = new ErrorRecordingStorage(base);
+      const reader = new StorageReader(direct);
       preState = { kind: "remote", mailboxes: new SharedArrayBuffer(0) }; // no worker asks
       settleReader = reader;
       caller = { vm: this.callerVm(fork), preState: { reader, isStorageOnly: (address) => reader.isStorageOnly(address) } };
@@ -213,6 +216,7 @@ export class ParallelEngine {
     } catch (error) {
       // A Storage that threw fails the run with its own error, as it would sequentially.
       if (server?.error !== undefined) throw server.error.value;
+      if (direct?.error !== undefined) throw direct.error.value;
       throw error;
     } finally {
       server?.stop();
@@ -339,5 +343,35 @@ async function asCallerFailure<T>(share: Promise<T>, index: number): Promise<T> 
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new Error(`worker ${index} (the calling thread) failed: ${message}`, { cause: error });
+  }
+}
+
+/** Passes reads through and keeps the first error the Storage threw, to rethrow it unwrapped. */
+class ErrorRecordingStorage implements Storage {
+  error: { value: unknown } | undefined;
+  /** Only where the source has it: its absence means "unknown" (Storage). */
+  readonly hasStorage?: (address: AddressHex) => boolean;
+  constructor(private readonly source: Storage) {
+    if (source.hasStorage !== undefined) this.hasStorage = (address) => this.read(() => source.hasStorage!(address));
+  }
+  private read<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      this.error ??= { value: error };
+      throw error;
+    }
+  }
+  account(address: AddressHex) {
+    return this.read(() => this.source.account(address));
+  }
+  code(codeHash: Hex) {
+    return this.read(() => this.source.code(codeHash));
+  }
+  storage(address: AddressHex, slot: bigint) {
+    return this.read(() => this.source.storage(address, slot));
+  }
+  blockHash(number: bigint) {
+    return this.read(() => this.source.blockHash(number));
   }
 }
