@@ -5,7 +5,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@ethereumjs/util";
 import type { AddressHex, Hex } from "../src/chain/types.ts";
 import { LocationKind, LocationTable, applyDelta } from "../src/mv/index.ts";
-import { AutoChooser, chooseExecution } from "../src/parallel/auto.ts";
+import { AutoChooser, chooseExecution, RETRY_EVERY } from "../src/parallel/auto.ts";
 import { CodeStore } from "../src/parallel/code-store.ts";
 import { LocationIds } from "../src/parallel/location-ids.ts";
 import {
@@ -139,5 +139,22 @@ describe("automatic choice", () => {
     for (let i = 0; i < 3; i++) paying.learn(target, { executeMs: 200, executions: 143, reExecutions: 3, wallMs: 100, conflicts: [] });
     expect(paying.choose(target, 2).parallel).toBe(true);
     expect(paying.choose(target, 2).reason).toContain("similar blocks ran 1.");
+  });
+
+  test("a size class ruled out still runs one block in RETRY_EVERY in parallel, and a run that paid turns it back on", () => {
+    const chooser = new AutoChooser();
+    const target = block("19932703");
+    for (let i = 0; i < 3; i++) chooser.learn(target, { executeMs: 100, executions: 143, reExecutions: 43, wallMs: 90, conflicts: [] });
+    const decisions = Array.from({ length: 2 * RETRY_EVERY }, () => chooser.choose(target, 2));
+    const retries = decisions.flatMap((d, i) => (d.parallel ? [i] : []));
+    expect(retries).toEqual([RETRY_EVERY - 1, 2 * RETRY_EVERY - 1]);
+    expect(decisions[RETRY_EVERY - 1]!.reason).toContain(`one in ${RETRY_EVERY} of them runs in parallel again`);
+    // Retries that paid (a warm engine: ~1.6x each) lift the estimate from ~0.6x: after one it is
+    // still below the bar, after two the class is back.
+    chooser.learn(target, { executeMs: 300, executions: 143, reExecutions: 0, wallMs: 150, conflicts: [] });
+    expect(chooser.choose(target, 2).parallel).toBe(false);
+    chooser.learn(target, { executeMs: 300, executions: 143, reExecutions: 0, wallMs: 150, conflicts: [] });
+    expect(chooser.choose(target, 2).parallel).toBe(true);
+    expect(chooser.choose(target, 2).reason).toContain("similar blocks ran");
   });
 });

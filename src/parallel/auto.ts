@@ -26,6 +26,12 @@ export const MAX_SENDER_SHARE = 0.5;
 export const MAX_HOT_SHARE = 0.6;
 /** Similar blocks must have run at least this fast in parallel, relative to sequential (estimated; see learn()). */
 export const MIN_EXPECTED_SPEEDUP = 0.95;
+/**
+ * A size class ruled out by its learned speedup still runs every this many-th of its blocks in
+ * parallel, so that its estimate keeps being refined: without it, the first runs of a process
+ * (cold JIT, the losses that turned the class off) would rule the class out for good.
+ */
+export const RETRY_EVERY = 8;
 /** Observations of a size class before its learned speedup overrides the prior. */
 const MIN_OBSERVATIONS = 3;
 /** Weight of the newest observation in the running estimates. */
@@ -71,6 +77,8 @@ export class AutoChooser {
   /** Per size class: running estimate of parallel speedup, and how many runs it is made of. */
   private readonly speedup: (number | undefined)[] = [];
   private readonly observations = [0, 0, 0, 0];
+  /** Per size class: blocks run sequentially by the learned-speedup rule since its last parallel retry. */
+  private readonly sinceRetry = [0, 0, 0, 0];
 
   choose(block: Block, availableWorkers: number): AutoDecision {
     const txs = block.transactions;
@@ -108,9 +116,18 @@ export class AutoChooser {
     const cls = sizeClass(txs.length);
     const expected = this.expectedSpeedup(cls);
     if (expected !== undefined && expected < MIN_EXPECTED_SPEEDUP) {
+      if (++this.sinceRetry[cls]! < RETRY_EVERY) {
+        return {
+          parallel: false,
+          reason: `sequential: blocks of ${CLASS_NAMES[cls]} transactions ran ${expected.toFixed(2)}x as fast in parallel here so far`,
+        };
+      }
+      this.sinceRetry[cls] = 0;
       return {
-        parallel: false,
-        reason: `sequential: blocks of ${CLASS_NAMES[cls]} transactions ran ${expected.toFixed(2)}x as fast in parallel here so far`,
+        parallel: true,
+        reason:
+          `parallel: blocks of ${CLASS_NAMES[cls]} transactions ran ${expected.toFixed(2)}x as fast in parallel here so far, ` +
+          `and one in ${RETRY_EVERY} of them runs in parallel again to see whether that still holds`,
       };
     }
     const senders = perSender.size;
