@@ -9,6 +9,7 @@
  * With BUN_JSC_reportCompileTimes=1 JSC also prints every compilation (stderr) for detail.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { closeEngines, executeBlock, loadBlockDir } from "../src/index.ts";
 import { heaviestBlocks } from "./evm-ceiling.ts";
@@ -59,7 +60,7 @@ for (let round = 0; round <= Number(values.runs); round++) {
 }
 await closeEngines();
 const runs = Number(values.runs) * blocks.length;
-console.log(`blocks ${numbers.join(", ")}; ${values.runs} rounds after a warm-up; CPU ms per block run (10 ms ticks), load ${require("node:os").loadavg()[0].toFixed(2)} at end`);
+console.log(`blocks ${numbers.join(", ")}; ${values.runs} rounds after a warm-up; CPU ms per block run (10 ms ticks), load ${loadavg()[0]!.toFixed(2)} at end`);
 for (const [mode, { wallMs, cpu }] of totals) {
   const parts = [...cpu].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]).map(([kind, ms]) => `${kind} ${(ms / runs).toFixed(0)}`);
   console.log(`${mode.padEnd(11)} wall ${(wallMs / runs).toFixed(0)} ms; CPU: ${parts.join(", ")}`);

@@ -16,8 +16,8 @@ export const MIN_PARALLEL_TXS = 8;
  * work, an upper bound) likewise. Measured with `bun bench/cli-modes.ts` on the 2-core machine
  * (2026-12-01): of the 21 corpus blocks under 10 M, 18 ran slower with 2 workers (0.03-0.91x);
  * re-measured once the calling thread executed its share (15:00 UTC, 4 rounds), 14 of the 18
- * this rule decides did (0.03-0.69x; the other four 1.05-1.17x). Plain transfers cost microseconds each and never
- * paid for the hand-off.
+ * this rule decides did (0.03-0.69x; the other four 1.05-1.17x). Plain transfers cost
+ * microseconds each and never paid for the hand-off.
  */
 export const MIN_PARALLEL_GAS = 10_000_000n;
 /** When one sender sends more than this share of the transactions, they form one chain. */

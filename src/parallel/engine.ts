@@ -12,6 +12,7 @@ import type { Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type ExecuteOptions } from "../vm/block.ts";
 import { createForkVm, type ForkVm } from "../vm/evm.ts";
+import { storageWipesPossible } from "./writes.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
@@ -116,13 +117,6 @@ export class ParallelEngine {
     await this.pool?.close();
   }
 
-  private storageOnly: { id: number; set: Set<string> } | undefined;
-  /** The EIP-7610 storage-only accounts of a shared pre-state as a set, made once per pre-state. */
-  private storageOnlySet(id: number, accounts: readonly string[]): Set<string> {
-    if (this.storageOnly?.id !== id) this.storageOnly = { id, set: new Set(accounts) };
-    return this.storageOnly.set;
-  }
-
   private callerVm(fork: Fork): Promise<ForkVm> {
     let vm = this.callerVms.get(fork);
     if (vm === undefined) {
@@ -169,7 +163,7 @@ export class ParallelEngine {
       const shared = shareStorage(base);
       preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
       settleReader = shared.storage;
-      const storageOnly = this.storageOnlySet(shared.id, shared.storageOnly);
+      const storageOnly = shared.storageOnlySet;
       caller = { vm: this.callerVm(fork), preState: { reader: shared.storage, isStorageOnly: (address) => storageOnly.has(address) } };
     } else if (this.pool === undefined) {
       direct = new ErrorRecordingStorage(base);
@@ -267,7 +261,7 @@ export class ParallelEngine {
 
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
-    const changes = settleState(mv, settleReader, this.codes, fork < Fork.Cancun);
+    const changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);
@@ -334,7 +328,6 @@ export class ParallelEngine {
     return this.scheduler;
   }
 }
-
 
 /** The calling thread's share failed: named like a pool worker's failure ("worker N failed: ..."). */
 async function asCallerFailure<T>(share: Promise<T>, index: number): Promise<T> {

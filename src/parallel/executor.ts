@@ -13,7 +13,7 @@ import { LocationIds } from "./location-ids.ts";
 import { MvStateSource, ReadBlocked } from "./mv-source.ts";
 import type { PreStateReader } from "./pre-state.ts";
 import { STATIC_IDS_PER_TX } from "./prepare.ts";
-import { collectWrites, NeedsSequentialFallback } from "./writes.ts";
+import { collectWrites, NeedsSequentialFallback, storageWipesPossible } from "./writes.ts";
 
 /**
  * Executes and validates transactions of one block inside a worker, against the shared
@@ -51,7 +51,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     this.ids = new LocationIds(mv.locations);
     this.isStorageOnly = isStorageOnly;
     this.source = new MvStateSource(mv, preState, codes, this.ids, isStorageOnly);
-    this.source.wipesPossible = env.fork < Fork.Cancun;
+    this.source.wipesPossible = storageWipesPossible(env.fork);
     this.previousFromSender = new Int32Array(job.previousFromSender);
     this.staticIds = job.staticIds === undefined ? undefined : new Int32Array(job.staticIds);
     this.waitedForSender = new Uint8Array(this.previousFromSender.length);
@@ -101,7 +101,7 @@ export class EvmTxExecutor implements TxTaskExecutor {
     try {
       if (error !== undefined) throw error;
       const o = outcome!;
-      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.isStorageOnly, this.env.fork < Fork.Cancun, this.writeSet, this.scratch);
+      collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.isStorageOnly, this.source.wipesPossible, this.writeSet, this.scratch);
       if (o.logs.length > 0 || o.contractAddress !== undefined) {
         details = { tx: txIdx, incarnation, logs: o.logs, contractAddress: o.contractAddress };
       }

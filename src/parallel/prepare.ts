@@ -11,7 +11,7 @@ import { LocationKind, LocationTable } from "../mv/index.ts";
 import { encodeBlock } from "./block-codec.ts";
 
 let nextId = 1;
-const sharedStorages = new WeakMap<Storage, { id: number; storage: SharedStorage; storageOnly: string[] }>();
+const sharedStorages = new WeakMap<Storage, SharedPreState>();
 const encodedBlocks = new WeakMap<Block, SharedBlock>();
 
 export interface SharedBlock {
@@ -71,7 +71,15 @@ export function staticLocations(block: Block, shared: SharedBlock, capacity: num
  * The pre-state in shared memory, built once per Storage object (the "loading" step a
  * benchmark does not time). The Storage must not change afterwards.
  */
-export function shareStorage(storage: Storage): { id: number; storage: SharedStorage; storageOnly: string[] } {
+export interface SharedPreState {
+  id: number;
+  storage: SharedStorage;
+  /** EIP-7610 storage-only accounts (storage, but neither code nor nonce): as sent to workers, and as a set. */
+  storageOnly: string[];
+  storageOnlySet: ReadonlySet<string>;
+}
+
+export function shareStorage(storage: Storage): SharedPreState {
   let shared = sharedStorages.get(storage);
   if (shared === undefined) {
     if (!(storage instanceof MemoryStorage)) {
@@ -81,7 +89,7 @@ export function shareStorage(storage: Storage): { id: number; storage: SharedSto
     for (const [address, acc] of storage.accounts) {
       if (acc.storage.size > 0 && acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH) storageOnly.push(address);
     }
-    shared = { id: nextId++, storage: SharedStorage.fromMemory(storage), storageOnly };
+    shared = { id: nextId++, storage: SharedStorage.fromMemory(storage), storageOnly, storageOnlySet: new Set(storageOnly) };
     sharedStorages.set(storage, shared);
   }
   return shared;

@@ -1,3 +1,4 @@
+import { Fork } from "../chain/forks.ts";
 import type { AddressHex } from "../chain/types.ts";
 import type { WriteSet } from "../mv/index.ts";
 import type { LocationIds } from "./location-ids.ts";
@@ -5,6 +6,16 @@ import type { TxWrites } from "../vm/source.ts";
 import { EMPTY_CODE_HASH } from "../state/types.ts";
 import type { CodeStore } from "./code-store.ts";
 import { ACCOUNT_EXISTS, ACCOUNT_TOUCHED, encodeAccount, encodeCodeHash, encodeDelta, encodeStorage } from "./values.ts";
+
+/**
+ * Whether a transaction can wipe the storage of a contract that existed before it: before
+ * Cancun a SELFDESTRUCT does; from Cancun (EIP-6780) only a contract created in the same
+ * transaction is destroyed. Wipes are then WIPE writes (here), reads order slots by them
+ * (mv-source.ts) and the settle drops the slots they removed (settle.ts).
+ */
+export function storageWipesPossible(fork: Fork): boolean {
+  return fork < Fork.Cancun;
+}
 
 /** The value of a WIPE write: only its writer matters. */
 const WIPE_VALUE = new Uint32Array(11);

@@ -357,12 +357,10 @@ export class Scheduler {
    * bumps the futex (the wait returns), or the sleeper's re-check sees the work.
    */
   waitForWork(): void {
-    for (let i = 0; i < this.spinLimit; i++) if (this.workMaybeAvailable()) return;
-    const w = this.words;
-    Atomics.add(w, L.SLEEPERS, 1);
-    const sequence = Atomics.load(w, L.FUTEX);
-    if (!this.workMaybeAvailable()) Atomics.wait(w, L.FUTEX, sequence, this.parkTimeoutMs);
-    Atomics.sub(w, L.SLEEPERS, 1);
+    const sequence = this.beginPark();
+    if (sequence === undefined) return;
+    Atomics.wait(this.words, L.FUTEX, sequence, this.parkTimeoutMs);
+    Atomics.sub(this.words, L.SLEEPERS, 1);
   }
 
   /**
@@ -372,16 +370,31 @@ export class Scheduler {
    * Returns undefined when the spin found work, else a promise for the end of the park.
    */
   waitForWorkAsync(): Promise<unknown> | undefined {
-    for (let i = 0; i < this.spinLimit; i++) if (this.workMaybeAvailable()) return undefined;
+    const sequence = this.beginPark();
+    if (sequence === undefined) return undefined;
     const w = this.words;
-    Atomics.add(w, L.SLEEPERS, 1);
-    const sequence = Atomics.load(w, L.FUTEX);
-    const parked = this.workMaybeAvailable() ? undefined : Atomics.waitAsync(w, L.FUTEX, sequence, this.parkTimeoutMs);
-    if (parked === undefined || !parked.async) {
+    const parked = Atomics.waitAsync(w, L.FUTEX, sequence, this.parkTimeoutMs);
+    if (!parked.async) {
       Atomics.sub(w, L.SLEEPERS, 1);
       return undefined;
     }
     return parked.value.then(() => Atomics.sub(w, L.SLEEPERS, 1));
+  }
+
+  /**
+   * Both waits start here: spin on loads, then count as a sleeper and re-check (the order the
+   * no-lost-wake-up argument above needs). Returns the futex sequence to wait on, with this
+   * thread counted in `sleepers` (the caller uncounts it after the wait), or undefined when
+   * work turned up (not counted).
+   */
+  private beginPark(): number | undefined {
+    for (let i = 0; i < this.spinLimit; i++) if (this.workMaybeAvailable()) return undefined;
+    const w = this.words;
+    Atomics.add(w, L.SLEEPERS, 1);
+    const sequence = Atomics.load(w, L.FUTEX);
+    if (!this.workMaybeAvailable()) return sequence;
+    Atomics.sub(w, L.SLEEPERS, 1);
+    return undefined;
   }
 
   /** Notify only when someone is parked: a notify with no waiter still costs ~90 ns. */
