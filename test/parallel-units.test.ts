@@ -81,6 +81,15 @@ describe("shared code store", () => {
     expect(new CodeStore(writer.buffer).get(hashes[1]!)).toBeUndefined();
   });
 
+  test("reset clears the last block's records, so a reader cannot take one for a record still being written", () => {
+    const store = CodeStore.create(1 << 12);
+    store.put(bytesToHex(keccak_256(new Uint8Array(64).fill(1))) as Hex, new Uint8Array(64).fill(1));
+    store.reset();
+    // Past the 16-word header (code-store.ts) every word is 0 again: a reader meeting a record
+    // reserved by this block's writer waits for its ready word instead of reading stale data.
+    expect(new Int32Array(store.buffer).subarray(16).every((w) => w === 0)).toBe(true);
+  });
+
   test("a full store fails with a typed error", () => {
     const store = CodeStore.create(256);
     expect(() => store.put(("0x" + "11".repeat(32)) as Hex, new Uint8Array(1000))).toThrow("exceeds the shared code store");

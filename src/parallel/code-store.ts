@@ -37,8 +37,16 @@ export class CodeStore {
     return store;
   }
 
-  /** Main thread, between blocks (workers attach a new CodeStore per block). */
+  /**
+   * Main thread, between blocks (workers attach a new CodeStore per block). The used records
+   * are zeroed, not only forgotten: a reader takes a nonzero ready word as a published record,
+   * so one left over from the last block, met where this block's writer has reserved but not
+   * yet published, would be read as this block's record (its stale length then misaligns the
+   * scan and the new record behind it is missed).
+   */
   reset(): void {
+    const used = Math.min(Atomics.load(this.words, 0), this.words.length);
+    if (used > HEADER_WORDS) this.words.fill(0, HEADER_WORDS, used);
     Atomics.store(this.words, 0, HEADER_WORDS);
     this.cache.clear();
     this.scanned = HEADER_WORDS;
