@@ -1,4 +1,5 @@
 import { InvalidTransactionError } from "../chain/errors.ts";
+import { logsBloom } from "../chain/receipts.ts";
 import type { AddressHex } from "../chain/types.ts";
 import type { SharedBlockView } from "./block-codec.ts";
 import { Fork } from "../chain/forks.ts";
@@ -103,7 +104,8 @@ export class EvmTxExecutor implements TxTaskExecutor {
       const o = outcome!;
       collectWrites(o.writes, this.ids, this.codes, this.env.coinbase, this.env.fork >= Fork.SpuriousDragon, this.isStorageOnly, this.source.wipesPossible, this.writeSet, this.scratch);
       if (o.logs.length > 0 || o.contractAddress !== undefined) {
-        details = { tx: txIdx, incarnation, logs: o.logs, contractAddress: o.contractAddress };
+        const bloom = o.logs.length > 0 ? logsBloom(o.logs) : undefined;
+        details = { tx: txIdx, incarnation, logs: o.logs, bloom, contractAddress: o.contractAddress };
       }
       this.results.write(txIdx, incarnation, o.status === 1, details !== undefined, o.gasUsed, o.blobGasUsed);
     } catch (e) {

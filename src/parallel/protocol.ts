@@ -69,6 +69,8 @@ export interface TxDetails {
   tx: number;
   incarnation: number;
   logs: Log[];
+  /** The logs' bloom, made by the executing thread so that the in-order settle need not hash (absent without logs). */
+  bloom?: Uint8Array;
   contractAddress?: Hex;
   /** The transaction is invalid in this incarnation's view of the state. */
   invalid?: { reason: InvalidTxReason; detail: string };

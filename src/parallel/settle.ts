@@ -62,7 +62,7 @@ export function settleReceipts(block: Block, fork: Fork, results: TxResults, det
     blobGasUsed += txBlobGas;
     if (txBlobGas !== 0n) checkBlockBlobGas(fork, blobGasUsed, tx.index);
     const logs = d?.logs ?? NO_LOGS;
-    const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : logsBloom(logs);
+    const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : (d!.bloom ?? logsBloom(logs));
     if (logs.length > 0) orBloom(bloom, receiptBloom);
     receipts.push({
       type: tx.type,
