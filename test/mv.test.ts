@@ -142,6 +142,30 @@ describe("LocationTable", () => {
     expect(table.idOfHex(LocationKind.STORAGE, address, 99n)).toBe(0);
   });
 
+  test("a snapshot restored after a reset gives the same ids, and later inserts continue after them", () => {
+    const table = LocationTable.create(64);
+    const keys: [LocationKind, string, bigint?][] = [
+      [LocationKind.ACCOUNT, address],
+      [LocationKind.CODE, address],
+      [LocationKind.STORAGE, other, 3n],
+      [LocationKind.ACCOUNT, other],
+    ];
+    const ids = keys.map(([kind, a, slot]) => table.idOfHex(kind, a, slot));
+    const snapshot = table.snapshot();
+    expect(snapshot.count).toBe(4);
+    table.idOfHex(LocationKind.STORAGE, address, 9n); // a run's own key, not in the snapshot
+    table.reset();
+    table.restore(snapshot);
+    expect(table.count).toBe(4);
+    expect(keys.map(([kind, a, slot]) => table.findHex(kind, a, slot))).toEqual(ids);
+    expect(table.findHex(LocationKind.STORAGE, address, 9n)).toBe(-1);
+    expect(table.keyOf(ids[2]!)).toEqual({ kind: LocationKind.STORAGE, address: other, slot: 3n });
+    expect(table.idOfHex(LocationKind.STORAGE, address, 9n)).toBe(4);
+    // Only into an empty table of the same size.
+    expect(() => table.restore(snapshot)).toThrow(RangeError);
+    expect(() => LocationTable.create(1024).restore(snapshot)).toThrow(RangeError);
+  });
+
   test("rejects malformed hex", () => {
     const table = LocationTable.create(4);
     expect(() => table.idOfHex(LocationKind.ACCOUNT, "0x1234")).toThrow(RangeError);

@@ -55,6 +55,16 @@ export interface LocationKey {
   slot?: bigint;
 }
 
+/** A table's keys and filled slots (LocationTable.snapshot): plain data, owned by the calling thread. */
+export interface LocationSnapshot {
+  tableSize: number;
+  count: number;
+  /** Per filled slot: its word index, its state word (id + 1) and its hash word. */
+  slots: Int32Array;
+  /** KEY_WORDS words per id, ids 0..count-1. */
+  keys: Int32Array;
+}
+
 type Words = ArrayLike<number>;
 const NO_SLOT: Words = new Uint32Array(8);
 
@@ -169,19 +179,33 @@ export class LocationTable {
   }
 
   /**
-   * Makes this table a copy of `template` (a table of the same size): the same keys under the
-   * same ids, found by the same probes. A block's statically known locations are inserted
-   * into a template once; every run of the block then starts from a memory copy of it.
-   * Only while no other thread uses the table.
+   * The keys inserted so far, in a compact form that restore() puts back into a table of the
+   * same size after a reset: the block's known locations are inserted once, and later runs
+   * of the block restore them (a few KiB copied instead of a table's worth of inserts).
+   * Only while no other thread inserts.
    */
-  loadFrom(template: LocationTable): void {
-    if (template.mask !== this.mask || template.capacity > this.capacity) {
-      throw new RangeError(`location template of ${template.capacity} keys / ${template.mask + 1} slots does not fit ${this.capacity} / ${this.mask + 1}`);
+  snapshot(): LocationSnapshot {
+    const slots = this.slots;
+    const filled: number[] = [];
+    for (let at = 0; at < slots.length; at += 2) if (slots[at]! > 0) filled.push(at, slots[at]!, slots[at + 1]!);
+    const count = this.count;
+    return { tableSize: this.mask + 1, count, slots: Int32Array.from(filled), keys: this.keys.slice(0, count * KEY_WORDS) };
+  }
+
+  /** Puts a snapshot of a table of this size back into this table, just reset. Only while no other thread uses it. */
+  restore(snapshot: LocationSnapshot): void {
+    if (snapshot.tableSize !== this.mask + 1 || snapshot.count > this.capacity || this.count !== 0) {
+      throw new RangeError(`location snapshot of ${snapshot.count} keys / ${snapshot.tableSize} slots does not fit this empty table of ${this.capacity} / ${this.mask + 1}`);
     }
-    const count = template.count;
-    this.slots.set(template.slots);
-    this.keys.set(template.keys.subarray(0, count * KEY_WORDS));
-    Atomics.store(this.header, COUNT, count); // publishes the words above to later Atomics readers
+    const slots = this.slots;
+    const filled = snapshot.slots;
+    for (let i = 0; i < filled.length; i += 3) {
+      const at = filled[i]!;
+      slots[at] = filled[i + 1]!;
+      slots[at + 1] = filled[i + 2]!;
+    }
+    this.keys.set(snapshot.keys);
+    Atomics.store(this.header, COUNT, snapshot.count); // publishes the words above to later Atomics readers
   }
 
   get tableSize(): number {

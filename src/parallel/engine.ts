@@ -179,8 +179,7 @@ export class ParallelEngine {
     }
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
-    const statics = staticLocations(block, encoded, mv.capacities.locationCapacity);
-    if (statics !== undefined) mv.locations.loadFrom(statics.template);
+    const statics = staticLocations(block, encoded, mv.locations);
     const scheduler = this.schedulerFor(txCount);
     this.codes.reset();
     if (this.results.capacity < txCount) this.results = TxResults.create(txCount);

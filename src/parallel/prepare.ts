@@ -7,7 +7,7 @@ import { SharedStorage } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo, type StateChanges, type Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { applyBlockPrologue } from "../vm/block.ts";
-import { LocationKind, LocationTable } from "../mv/index.ts";
+import { LocationKind, type LocationSnapshot, type LocationTable } from "../mv/index.ts";
 import { encodeBlock } from "./block-codec.ts";
 
 let nextId = 1;
@@ -18,19 +18,19 @@ export interface SharedBlock {
   id: number;
   buffer: SharedArrayBuffer;
   previousFromSender: SharedArrayBuffer;
-  /** Location templates of this block, by table size (see staticLocations). */
+  /** The block's static locations, by location table size (see staticLocations). */
   templates: Map<string, StaticLocations>;
 }
 
 /**
  * The locations every block knows before it runs: the beneficiary's account, and each
- * transaction's sender and recipient (account and code). They are inserted into a template
- * location table once per block; each run copies the template (a memcpy) instead of every
- * worker inserting them, and workers take each transaction's ids from `ids` instead of
- * looking its addresses up.
+ * transaction's sender and recipient (account and code). The first run of a block inserts
+ * them into the run's (empty) location table and keeps a snapshot of it; later runs restore
+ * the snapshot instead of inserting again, and workers take each transaction's ids from
+ * `ids` instead of looking its addresses up.
  */
 export interface StaticLocations {
-  template: LocationTable;
+  snapshot: LocationSnapshot;
   /**
    * Int32 per transaction and STATIC_IDS_PER_TX: sender ACCOUNT, sender CODE, recipient
    * ACCOUNT, recipient CODE (-1 for a creation), then the beneficiary's ACCOUNT at the end.
@@ -41,29 +41,30 @@ export interface StaticLocations {
 export const STATIC_IDS_PER_TX = 4;
 
 /**
- * The block's static locations in a table of `capacity` keys (the run's table must match it),
- * or undefined when they would fill more than half of it (then the workers insert them).
+ * Puts the block's static locations into `table` (just reset) and returns their ids, or
+ * undefined when they would fill more than half of it (then the workers insert them).
  */
-export function staticLocations(block: Block, shared: SharedBlock, capacity: number): StaticLocations | undefined {
-  if (block.transactions.length * STATIC_IDS_PER_TX + 1 > capacity / 2) return undefined;
-  const key = String(capacity);
+export function staticLocations(block: Block, shared: SharedBlock, table: LocationTable): StaticLocations | undefined {
+  if (block.transactions.length * STATIC_IDS_PER_TX + 1 > table.capacity / 2) return undefined;
+  const key = String(table.tableSize);
   let known = shared.templates.get(key);
-  if (known === undefined) {
-    const template = LocationTable.create(capacity);
-    const txs = block.transactions;
-    const ids = new Int32Array(new SharedArrayBuffer(4 * (txs.length * STATIC_IDS_PER_TX + 1)));
-    for (let i = 0; i < txs.length; i++) {
-      const tx = txs[i]!;
-      const at = i * STATIC_IDS_PER_TX;
-      ids[at] = template.idOfHex(LocationKind.ACCOUNT, tx.from);
-      ids[at + 1] = template.idOfHex(LocationKind.CODE, tx.from);
-      ids[at + 2] = tx.to === undefined ? -1 : template.idOfHex(LocationKind.ACCOUNT, tx.to);
-      ids[at + 3] = tx.to === undefined ? -1 : template.idOfHex(LocationKind.CODE, tx.to);
-    }
-    ids[txs.length * STATIC_IDS_PER_TX] = template.idOfHex(LocationKind.ACCOUNT, block.header.coinbase);
-    known = { template, ids: ids.buffer as SharedArrayBuffer };
-    shared.templates.set(key, known);
+  if (known !== undefined) {
+    table.restore(known.snapshot);
+    return known;
   }
+  const txs = block.transactions;
+  const ids = new Int32Array(new SharedArrayBuffer(4 * (txs.length * STATIC_IDS_PER_TX + 1)));
+  for (let i = 0; i < txs.length; i++) {
+    const tx = txs[i]!;
+    const at = i * STATIC_IDS_PER_TX;
+    ids[at] = table.idOfHex(LocationKind.ACCOUNT, tx.from);
+    ids[at + 1] = table.idOfHex(LocationKind.CODE, tx.from);
+    ids[at + 2] = tx.to === undefined ? -1 : table.idOfHex(LocationKind.ACCOUNT, tx.to);
+    ids[at + 3] = tx.to === undefined ? -1 : table.idOfHex(LocationKind.CODE, tx.to);
+  }
+  ids[txs.length * STATIC_IDS_PER_TX] = table.idOfHex(LocationKind.ACCOUNT, block.header.coinbase);
+  known = { snapshot: table.snapshot(), ids: ids.buffer as SharedArrayBuffer };
+  shared.templates.set(key, known);
   return known;
 }
 
