@@ -5,10 +5,10 @@
 import { Fork } from "../chain/forks.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { MultiVersionMemory, defaultCapacities } from "../mv/index.ts";
-import { Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
+import { HALT_NONE, Scheduler, addStatsInto, emptyStats, type SchedulerStats } from "../scheduler/index.ts";
 import { cacheLineAllocator } from "../shm/region.ts";
 import { MemoryStorage } from "../state/memory.ts";
-import type { Storage } from "../state/types.ts";
+import type { StateChanges, Storage } from "../state/types.ts";
 import { BlockState } from "../vm/block-state.ts";
 import { blockFork, executeBlockSequential, finishBlock, type BlockResult, type ExecuteOptions } from "../vm/block.ts";
 import { createForkVm, type ForkVm } from "../vm/evm.ts";
@@ -34,7 +34,8 @@ export interface ParallelStats extends SchedulerStats {
   executeMs: number;
   workerMs: number;
   /** Main thread: ms from the call to the workers' start (prologue, sizing, dispatch), the whole
-   * run as seen from here, and the in-order settle (receipts, final state, rewards). */
+   * run as seen from here, and the in-order settle after it (receipts, final state, rewards;
+   * the final state is usually settled inside the run, while the workers' reports arrive). */
   prepareMs: number;
   runMs: number;
   settleMs: number;
@@ -203,9 +204,21 @@ export class ParallelEngine {
     };
     const runStarted = performance.now();
     const serving = server?.serve();
+    // Once every transaction is validated, the multi-version memory holds its final values:
+    // the calling thread settles the state while the workers' reports are on their way (a
+    // worker's message takes 1-10 ms to arrive here at the end of a block, measured).
+    let early: { changes: StateChanges } | { error: unknown } | undefined;
+    const settleEarly = () => {
+      if (!scheduler.isDone() || scheduler.haltCode() !== HALT_NONE) return;
+      try {
+        early = { changes: settleState(mv, settleReader, this.codes, storageWipesPossible(fork)) };
+      } catch (error) {
+        early = { error }; // thrown where the settle would have thrown it
+      }
+    };
     let reports: WorkerReport[];
     try {
-      reports = await this.runShares(job, caller, scheduler, options.timeoutMs ?? 600_000);
+      reports = await this.runShares(job, caller, scheduler, options.timeoutMs ?? 600_000, settleEarly);
     } catch (error) {
       // A Storage that threw fails the run with its own error, as it would sequentially.
       if (server?.error !== undefined) throw server.error.value;
@@ -260,7 +273,8 @@ export class ParallelEngine {
 
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
-    const changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
+    if (early !== undefined && "error" in early) throw early.error;
+    const changes = early?.changes ?? settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);
@@ -274,9 +288,10 @@ export class ParallelEngine {
    * with every executor's report once all have stopped. This thread starts its share only after
    * the job was posted (its first synchronous stretch would otherwise delay the posting), and a
    * failure on either side is thrown only after both sides stopped, so that the next run never
-   * resets shared memory under a share still running.
+   * resets shared memory under a share still running. `afterOwnShare` runs when this thread's
+   * share ended and the pool's reports may still be on their way.
    */
-  private async runShares(job: BlockJob, caller: CallerShare | undefined, scheduler: Scheduler, timeoutMs: number): Promise<WorkerReport[]> {
+  private async runShares(job: BlockJob, caller: CallerShare | undefined, scheduler: Scheduler, timeoutMs: number, afterOwnShare: () => void): Promise<WorkerReport[]> {
     const pool = this.pool;
     if (caller === undefined) return pool!.run(job, { timeoutMs, onFailure: () => scheduler.halt() });
     const ownIndex = pool?.size ?? 0;
@@ -286,7 +301,11 @@ export class ParallelEngine {
     const poolRun = pool.run(job, { timeoutMs, onFailure: () => scheduler.halt(), onPosted: posted });
     const started = await Promise.race([wasPosted.then(() => true), poolRun.then(() => false, () => false)]);
     if (!started) return poolRun; // the pool failed before the job reached the workers
-    const [workers, own] = await Promise.allSettled([poolRun, asCallerFailure(runBlockJob(job, ownIndex, caller), ownIndex)]);
+    const ownShare = asCallerFailure(runBlockJob(job, ownIndex, caller), ownIndex).then((report) => {
+      afterOwnShare();
+      return report;
+    });
+    const [workers, own] = await Promise.allSettled([poolRun, ownShare]);
     if (own.status === "rejected") throw own.reason; // the cause; the workers only saw the halt
     if (workers.status === "rejected") throw workers.reason;
     return [...workers.value, own.value];
