@@ -5,7 +5,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@ethereumjs/util";
 import type { AddressHex, Hex } from "../src/chain/types.ts";
 import { LocationKind, LocationTable, applyDelta } from "../src/mv/index.ts";
-import { AutoChooser, chooseExecution, RETRY_EVERY } from "../src/parallel/auto.ts";
+import { AutoChooser, chooseExecution, RETRY_EVERY, WORKER_SLOWDOWN } from "../src/parallel/auto.ts";
 import { CodeStore } from "../src/parallel/code-store.ts";
 import { LocationIds } from "../src/parallel/location-ids.ts";
 import {
@@ -137,15 +137,28 @@ describe("automatic choice", () => {
     expect(decision.reason).toContain("conflicted in earlier blocks");
   });
 
+  /** A parallel run of 143 transactions whose stats estimate `speedup` (useful execution time over wall time, less the slowdown of an executor beside another). */
+  const runAt = (speedup: number, reExecutions = 0) => {
+    const wallMs = 100;
+    const executions = 143 + reExecutions;
+    return { executeMs: (speedup * WORKER_SLOWDOWN * wallMs) / (1 - reExecutions / executions), executions, reExecutions, wallMs, conflicts: [] };
+  };
+
+  test("the speedup estimate is useful execution time over wall time, less an executor's slowdown", () => {
+    const chooser = new AutoChooser();
+    const target = block("19932703");
+    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.8, 43));
+    expect(chooser.choose(target, 2).reason).toContain("ran 0.80x as fast in parallel");
+  });
+
   test("a size class whose parallel runs did not pay runs sequentially, one that paid stays parallel", () => {
     const chooser = new AutoChooser();
     const target = block("19932703");
-    // Useful execution time over wall time, less the slowdown of a worker beside another: ~0.6x.
-    for (let i = 0; i < 3; i++) chooser.learn(target, { executeMs: 100, executions: 143, reExecutions: 43, wallMs: 90, conflicts: [] });
+    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43));
     expect(chooser.choose(target, 2)).toMatchObject({ parallel: false });
     expect(chooser.choose(target, 2).reason).toContain("ran 0.");
     const paying = new AutoChooser();
-    for (let i = 0; i < 3; i++) paying.learn(target, { executeMs: 200, executions: 143, reExecutions: 3, wallMs: 100, conflicts: [] });
+    for (let i = 0; i < 3; i++) paying.learn(target, runAt(1.3, 3));
     expect(paying.choose(target, 2).parallel).toBe(true);
     expect(paying.choose(target, 2).reason).toContain("similar blocks ran 1.");
   });
@@ -153,16 +166,16 @@ describe("automatic choice", () => {
   test("a size class ruled out still runs one block in RETRY_EVERY in parallel, and a run that paid turns it back on", () => {
     const chooser = new AutoChooser();
     const target = block("19932703");
-    for (let i = 0; i < 3; i++) chooser.learn(target, { executeMs: 100, executions: 143, reExecutions: 43, wallMs: 90, conflicts: [] });
+    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43));
     const decisions = Array.from({ length: 2 * RETRY_EVERY }, () => chooser.choose(target, 2));
     const retries = decisions.flatMap((d, i) => (d.parallel ? [i] : []));
     expect(retries).toEqual([RETRY_EVERY - 1, 2 * RETRY_EVERY - 1]);
     expect(decisions[RETRY_EVERY - 1]!.reason).toContain(`one in ${RETRY_EVERY} of them runs in parallel again`);
     // Retries that paid (a warm engine: ~1.6x each) lift the estimate from ~0.6x: after one it is
     // still below the bar, after two the class is back.
-    chooser.learn(target, { executeMs: 300, executions: 143, reExecutions: 0, wallMs: 150, conflicts: [] });
+    chooser.learn(target, runAt(1.6));
     expect(chooser.choose(target, 2).parallel).toBe(false);
-    chooser.learn(target, { executeMs: 300, executions: 143, reExecutions: 0, wallMs: 150, conflicts: [] });
+    chooser.learn(target, runAt(1.6));
     expect(chooser.choose(target, 2).parallel).toBe(true);
     expect(chooser.choose(target, 2).reason).toContain("similar blocks ran");
   });
