@@ -181,8 +181,8 @@ export class LocationTable {
   /**
    * The keys inserted so far, in a compact form that restore() puts back into a table of the
    * same size after a reset: the block's known locations are inserted once, and later runs
-   * of the block restore them (a few KiB copied instead of a table's worth of inserts).
-   * Only while no other thread inserts.
+   * of the block copy their filled slots and keys back instead of hashing and inserting each
+   * again. Only while no other thread inserts.
    */
   snapshot(): LocationSnapshot {
     const slots = this.slots;

@@ -19,7 +19,7 @@ export interface SharedBlock {
   buffer: SharedArrayBuffer;
   previousFromSender: SharedArrayBuffer;
   /** The block's static locations, by location table size (see staticLocations). */
-  templates: Map<string, StaticLocations>;
+  staticLocations: Map<number, StaticLocations>;
 }
 
 /**
@@ -46,8 +46,8 @@ export const STATIC_IDS_PER_TX = 4;
  */
 export function staticLocations(block: Block, shared: SharedBlock, table: LocationTable): StaticLocations | undefined {
   if (block.transactions.length * STATIC_IDS_PER_TX + 1 > table.capacity / 2) return undefined;
-  const key = String(table.tableSize);
-  let known = shared.templates.get(key);
+  const key = table.tableSize;
+  let known = shared.staticLocations.get(key);
   if (known !== undefined) {
     table.restore(known.snapshot);
     return known;
@@ -64,7 +64,7 @@ export function staticLocations(block: Block, shared: SharedBlock, table: Locati
   }
   ids[txs.length * STATIC_IDS_PER_TX] = table.idOfHex(LocationKind.ACCOUNT, block.header.coinbase);
   known = { snapshot: table.snapshot(), ids: ids.buffer as SharedArrayBuffer };
-  shared.templates.set(key, known);
+  shared.staticLocations.set(key, known);
   return known;
 }
 
@@ -106,7 +106,7 @@ export function shareBlock(block: Block): SharedBlock {
       previous[tx.index] = last.get(tx.from) ?? -1;
       last.set(tx.from, tx.index);
     }
-    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender, templates: new Map() };
+    encoded = { id: nextId++, buffer: encodeBlock(block), previousFromSender, staticLocations: new Map() };
     encodedBlocks.set(block, encoded);
   }
   return encoded;
