@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   NATIVE_LIBRARY_PATH,
@@ -209,5 +210,53 @@ describe("without the native library (PEVM_NO_NATIVE=1)", () => {
     expect(result.addressAligned).toBe(true);
     expect(result.checkedAligned).toBe(true);
     expect(result.atomics).toEqual([0, 7]);
+  });
+});
+
+describe("the runtime's helper threads yield to the executors", () => {
+  // A child process, so the runner's own threads keep their priority; the busy loop waits
+  // for the JIT to start its threads. Nice values are read from /proc, not from the code under test.
+  const probe = `
+    import { readFileSync } from "node:fs";
+    const names = (tid) => readFileSync("/proc/self/task/" + tid + "/comm", "utf8").trim();
+    import { runtimeHelperThreads, yieldRuntimeThreads } from ${JSON.stringify(join(repoRoot, "src/native/runtime-threads.ts"))};
+    const work = (n) => { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i) * [i].length; return x; };
+    const until = performance.now() + 300;
+    while (performance.now() < until && !runtimeHelperThreads().some((tid) => names(tid) === "JITWorker")) work(1e4);
+    const niceOf = (tid) => Number(readFileSync("/proc/self/task/" + tid + "/stat", "utf8").split(") ")[1].split(" ")[16]);
+    const helpers = runtimeHelperThreads();
+    const before = helpers.map(niceOf);
+    const count = yieldRuntimeThreads();
+    const again = yieldRuntimeThreads();
+    console.log(JSON.stringify({ names: helpers.map(names), before, count, again, after: helpers.map(niceOf), main: niceOf(process.pid) }));
+  `;
+  // Run from a file: under --eval the runtime starts no JIT threads within the loop's time.
+  const probeFile = join(mkdtempSync(join(tmpdir(), "pevm-threads-")), "probe.ts");
+  writeFileSync(probeFile, probe);
+  const run = (env: Record<string, string>) => {
+    const child = Bun.spawnSync([process.execPath, probeFile], { cwd: repoRoot, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+    expect(child.stderr.toString()).toBe("");
+    expect(child.exitCode).toBe(0);
+    return JSON.parse(child.stdout.toString()) as { names: string[]; before: number[]; count: number; again: number; after: number[]; main: number };
+  };
+
+  test.if(isLinux)("JIT and heap warm-up threads go to nice 19; the JS thread keeps its priority", () => {
+    const r = run({});
+    expect(r.names).toContain("JITWorker");
+    for (const name of r.names) expect(["JITWorker", "JSCWarmUp"]).toContain(name);
+    expect(r.before.every((nice) => nice === r.main)).toBe(true);
+    expect(r.count).toBe(r.names.length);
+    expect(r.again).toBe(r.count);
+    expect(r.after).toEqual(r.names.map(() => 19));
+    expect(r.main).not.toBe(19);
+  });
+
+  test.if(isLinux)("PEVM_YIELD_RUNTIME_THREADS=0 and a missing library leave them as they are", () => {
+    for (const env of [{ PEVM_YIELD_RUNTIME_THREADS: "0" }, { PEVM_NO_NATIVE: "1" }] as Record<string, string>[]) {
+      const r = run(env);
+      expect(r.names.length).toBeGreaterThan(0);
+      expect(r.count).toBe(0);
+      expect(r.after).toEqual(r.before);
+    }
   });
 });

@@ -40,6 +40,8 @@ export interface EngineStats {
   validations?: number;
   /** Why a parallel run was redone sequentially; null when it was not. */
   fallback?: string | null;
+  /** The runtime's helper threads that yielded to the executors (see src/native/runtime-threads.ts). */
+  runtimeThreadsYielded?: number;
 }
 
 type ExecutedBlock = Awaited<ReturnType<typeof executeBlock>>;
@@ -127,6 +129,7 @@ function engineStatsOf(result: ExecutedBlock): { mode: string; workers: number; 
     engine.reExecutions = stats.reExecutions;
     engine.validations = stats.validations;
     engine.fallback = stats.fallback;
+    engine.runtimeThreadsYielded = stats.runtimeThreadsYielded;
   }
   return { mode: result.mode.mode, workers: result.mode.workers, engine };
 }

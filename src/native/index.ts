@@ -63,6 +63,22 @@ export function cacheLineSize(): number {
   return native === null ? FALLBACK_CACHE_LINE_SIZE : native.pevm_cache_line_size();
 }
 
+/**
+ * The nice value (-20..19) of one thread of this process, by kernel thread id; undefined
+ * without the library or when the thread is gone.
+ */
+export function threadNice(tid: number): number | undefined {
+  const native = nativeSymbolsOrNull();
+  const raw = native === null ? -1 : native.pevm_thread_nice(tid);
+  return raw >= 0 ? raw - 20 : undefined;
+}
+
+/** Sets one thread's nice value; false without the library or when the kernel refuses. */
+export function setThreadNice(tid: number, nice: number): boolean {
+  const native = nativeSymbolsOrNull();
+  return native !== null && native.pevm_set_thread_nice(tid, nice) === 0;
+}
+
 /** Busy-wait hint (x86 `pause`) for spin loops; a no-op without the library. */
 export function spinPause(iterations = 1): void {
   nativeSymbolsOrNull()?.pevm_cpu_relax(iterations);

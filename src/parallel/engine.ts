@@ -21,6 +21,7 @@ import { createMailboxes, PreStateServer, StorageReader, type PreStateReader } f
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type PreStateSource, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
 import { runBlockJob, type CallerShare } from "./run-job.ts";
+import { yieldRuntimeThreads } from "../native/runtime-threads.ts";
 import { finalDetails, settleReceipts, settleState } from "./settle.ts";
 
 /** How parallel the block really was. */
@@ -43,6 +44,8 @@ export interface ParallelStats extends SchedulerStats {
   arenaGrowths: number;
   /** Accounts whose locations made transactions wait or fail validation, most first. */
   conflicts: ConflictCount[];
+  /** The runtime's JIT and heap warm-up threads at background priority during the run (native/runtime-threads.ts). */
+  runtimeThreadsYielded: number;
 }
 
 export interface ParallelOptions extends ExecuteOptions {
@@ -202,6 +205,7 @@ export class ParallelEngine {
       injectThrowAtTx: options.injectThrowAtTx,
       injectWorkerExit: options.injectWorkerExit,
     };
+    const runtimeThreadsYielded = yieldRuntimeThreads();
     const runStarted = performance.now();
     const serving = server?.serve();
     // Once every transaction is validated, the multi-version memory holds its final values:
@@ -252,6 +256,7 @@ export class ParallelEngine {
       settleMs: 0,
       arenaGrowths: options.capacityRetries ?? 0,
       conflicts: [],
+      runtimeThreadsYielded,
     };
     const conflicts = new Map<string, number>();
     for (const r of reports) {

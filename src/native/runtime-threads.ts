@@ -1,0 +1,75 @@
+// The JS runtime's helper threads, made to yield to the executors while a parallel block runs.
+import { readdirSync, readFileSync } from "node:fs";
+import { setThreadNice, threadNice } from "./index.ts";
+
+/**
+ * Why: JSC compiles hot functions on JIT threads and prepares heap blocks on a warm-up thread.
+ * In sequential mode they run on the idle second core for free. While two executors run one
+ * block they take the cores from them instead: measured on 15199017 (warm, /proc schedstat
+ * per thread), the JIT threads used 50-65 ms and the warm-up thread 20-40 ms of CPU per
+ * 160-190 ms run, and each executor waited 40-90 ms of it runnable but off the CPU. At nice 19
+ * they get the cores only where an executor leaves them idle, and compile between blocks.
+ * Only the threads named here: the GC's marking helpers stay, since the executors wait for a
+ * collection to finish (niced too, they measured slower).
+ */
+const HELPER_THREAD_NAMES = new Set(["JITWorker", "JSCWarmUp"]);
+const BACKGROUND_NICE = 19;
+
+/** Set PEVM_YIELD_RUNTIME_THREADS=0 to leave the runtime's threads as they are. */
+function disabledByEnv(): boolean {
+  const flag = process.env.PEVM_YIELD_RUNTIME_THREADS;
+  return flag === "0" || flag === "false";
+}
+
+/** Thread ids already looked at: their names, so a run reads only new threads' names. */
+const namesByTid = new Map<number, string>();
+/** Helper threads put at the background priority. */
+const lowered = new Set<number>();
+
+/** The threads of this process whose name marks a runtime helper (Linux; none elsewhere). */
+export function runtimeHelperThreads(): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync("/proc/self/task");
+  } catch {
+    return [];
+  }
+  const helpers: number[] = [];
+  for (const entry of tids) {
+    const tid = Number(entry);
+    let name = namesByTid.get(tid);
+    if (name === undefined) {
+      try {
+        name = readFileSync(`/proc/self/task/${entry}/comm`, "utf8").trim();
+      } catch {
+        continue; // the thread ended between the listing and the read
+      }
+      namesByTid.set(tid, name);
+    }
+    if (HELPER_THREAD_NAMES.has(name)) helpers.push(tid);
+  }
+  return helpers;
+}
+
+/**
+ * Puts the runtime's helper threads at the background priority, for good: an unprivileged
+ * thread may lower a priority but not raise it back (RLIMIT_NICE), so this is not undone
+ * after a run. Called at the start of every parallel run, it catches helper threads started
+ * since (the runtime starts them lazily). Sequential runs do not miss them: with a core idle,
+ * a thread's priority does not matter. Returns how many helper threads are at the background
+ * priority; 0 without the native library, off Linux, or with PEVM_YIELD_RUNTIME_THREADS=0.
+ */
+export function yieldRuntimeThreads(): number {
+  if (disabledByEnv()) return 0;
+  let count = 0;
+  for (const tid of runtimeHelperThreads()) {
+    if (!lowered.has(tid)) {
+      const nice = threadNice(tid);
+      if (nice === undefined) continue;
+      if (nice < BACKGROUND_NICE && !setThreadNice(tid, BACKGROUND_NICE)) continue;
+      lowered.add(tid);
+    }
+    count++;
+  }
+  return count;
+}
