@@ -7,13 +7,16 @@
  * machine's ceiling; this one is the interpreter's.
  *
  * Each worker loads the same blocks into its own heap, warms up, then runs them all once per
- * round; n workers do n times the work of one, so the ceiling is n * t(1) / t(n).
+ * round; n workers do n times the work of one, so the ceiling is n * t(1) / t(n). The
+ * runtime's helper threads yield to the workers as they do to the engine's executors
+ * (src/native/runtime-threads.ts), so both are measured under the same rules.
  * The same file is the worker script (it spawns itself).
  *
  *   bun bench/evm-ceiling.ts [--repeats K] [block numbers...]
  */
 import { executeBlock, loadBlockDir } from "../src/index.ts";
 import { cpuCount } from "../src/native/index.ts";
+import { yieldRuntimeThreads } from "../src/native/runtime-threads.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { blockDirOf, corpusBlockNumbers } from "./peer/corpus.ts";
@@ -69,6 +72,8 @@ export interface EvmCeilingReport {
   ceiling: Record<string, number>;
   /** The 2-worker EVM ceiling: what pevm's 2-worker speedups are divided by. */
   twoWorkerCeiling: number;
+  /** The runtime's helper threads at background priority, as in the engine's parallel runs. */
+  runtimeThreadsYielded: number;
 }
 
 export async function measureEvmCeiling(blocks: number[], repeats: number, onProgress: (line: string) => void = () => {}): Promise<EvmCeilingReport> {
@@ -77,9 +82,11 @@ export async function measureEvmCeiling(blocks: number[], repeats: number, onPro
   try {
     await Promise.all(workers.map((w) => ask(w, { kind: "load", blocks })));
     const samples = new Map<number, number[]>(counts.map((n) => [n, []]));
+    let runtimeThreadsYielded = 0;
     // Interleaved, so a change in the machine's load hits every count alike.
     for (let r = 0; r < repeats; r++) {
       for (const n of counts) {
+        runtimeThreadsYielded = yieldRuntimeThreads(); // before every round: the runtime starts them lazily
         const start = performance.now();
         await Promise.all(workers.slice(0, n).map((w) => ask(w, { kind: "run" })));
         samples.get(n)!.push(performance.now() - start);
@@ -90,7 +97,7 @@ export async function measureEvmCeiling(blocks: number[], repeats: number, onPro
     for (const n of counts) medianMs[n] = median(samples.get(n)!);
     for (const n of counts) ceiling[n] = n * ratio(medianMs[1]!, medianMs[n]!);
     onProgress(`EVM ceiling (sequential executor per worker, ${blocks.length} blocks): ${counts.map((n) => `${n} worker(s) ${ceiling[n]!.toFixed(2)}x`).join(", ")}`);
-    return { blocks, repeats, workerCounts: counts, medianMs, ceiling, twoWorkerCeiling: ceiling[2] ?? Number.NaN };
+    return { blocks, repeats, workerCounts: counts, medianMs, ceiling, twoWorkerCeiling: ceiling[2] ?? Number.NaN, runtimeThreadsYielded };
   } finally {
     for (const w of workers) w.terminate();
   }

@@ -61,12 +61,13 @@ export interface RunObservation {
 /**
  * An executor beside another one of the same block runs each transaction this much slower
  * than sequential execution does. Measured with `bun bench/auto-calibration.ts` on the 2-core
- * machine (2026-12-01, 17:02 UTC, load 0.39; 15 heaviest corpus blocks, warm): the useful
- * execution time summed over both executors was 1.51x the sequential time. (Executors on
- * separate blocks slow down only ~1.2x, bench/evm-ceiling.ts; this constant was 1.25 from
- * that, which made every estimate ~20 % too high: 1.21x estimated for a true 1.00x.)
+ * machine (2026-12-01, 18:40 and 18:41 UTC, load 0.42 and 0.67; 15 heaviest corpus blocks,
+ * warm): the useful execution time summed over both executors was 1.36x and 1.40x the
+ * sequential time. It was 1.51x before the runtime's JIT threads yielded to the executors
+ * (native/runtime-threads.ts). Executors on separate blocks slow down ~1.2x
+ * (bench/evm-ceiling.ts); a constant taken from that made every estimate too high.
  */
-export const WORKER_SLOWDOWN = 1.5;
+export const WORKER_SLOWDOWN = 1.4;
 
 /** Size classes by transaction count: blocks of a class behave alike often enough to learn from. */
 function sizeClass(txCount: number): number {
