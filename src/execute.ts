@@ -132,7 +132,7 @@ export async function executeWith(
   let reason = `parallel: asked for ${workers} worker${workers === 1 ? "" : "s"}`;
   if (workers === undefined) {
     const available = automaticWorkerCount(options);
-    const decision = automaticChoice.choose(block, available);
+    const decision = automaticChoice.choose(block, available, blockFork(block, options));
     if (!decision.parallel) {
       return publicResult(block, await executeBlockSequential(block, storage, options), { mode: "sequential", workers: 0, reason: decision.reason });
     }
@@ -145,7 +145,7 @@ export async function executeWith(
   const stats = result.stats;
   // Runs in the automatic configuration teach the automatic choice (forced ones too: same machine).
   if (stats.fallback === null && workers === automaticWorkerCount(options)) {
-    automaticChoice.learn(block, { ...stats, wallMs: performance.now() - started });
+    automaticChoice.learn(block, { ...stats, wallMs: performance.now() - started }, blockFork(block, options));
   }
   return { ...publicResult(block, result, { mode: "parallel", workers, reason }), stats };
 }

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@ethereumjs/util";
+import { Fork } from "../src/chain/forks.ts";
 import type { AddressHex, Hex } from "../src/chain/types.ts";
 import { LocationKind, LocationTable, applyDelta } from "../src/mv/index.ts";
 import { AutoChooser, chooseExecution, RETRY_EVERY, WORKER_SLOWDOWN } from "../src/parallel/auto.ts";
@@ -161,6 +162,21 @@ describe("automatic choice", () => {
     for (let i = 0; i < 3; i++) paying.learn(target, runAt(1.3, 3));
     expect(paying.choose(target, 2).parallel).toBe(true);
     expect(paying.choose(target, 2).reason).toContain("similar blocks ran 1.");
+  });
+
+  test("what is learned holds for blocks of the same size and fork only", () => {
+    const chooser = new AutoChooser();
+    const target = block("19932703"); // Cancun, 143 transactions
+    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43));
+    const cancun = chooser.choose(target, 2);
+    expect(cancun.parallel).toBe(false);
+    expect(cancun.reason).toContain("128-511 transactions under Cancun rules ran 0.60x");
+    // The same block under older rules, and a Cancun block of another size, start from the prior.
+    expect(chooser.choose(target, 2, Fork.Shanghai).parallel).toBe(true);
+    expect(chooser.choose(block("15199017"), 2, Fork.Cancun).parallel).toBe(true);
+    // Runs under one fork's rules teach that fork's class.
+    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43), Fork.Shanghai);
+    expect(chooser.choose(target, 2, Fork.Shanghai).reason).toContain("under Shanghai rules");
   });
 
   test("a size class ruled out still runs one block in RETRY_EVERY in parallel, and a run that paid turns it back on", () => {

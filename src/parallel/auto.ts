@@ -1,3 +1,4 @@
+import { forkName, mainnetFork, type Fork } from "../chain/forks.ts";
 import type { Block } from "../chain/types.ts";
 
 /**
@@ -75,16 +76,30 @@ function sizeClass(txCount: number): number {
 }
 const CLASS_NAMES = ["8-31", "32-127", "128-511", "512+"];
 
+/**
+ * What the chooser learns per: the size class and the fork. Blocks of one size from different
+ * eras are different work (token transfers and exchange deposits in 2017, DeFi calls now; gas
+ * costs that changed with Berlin), so they do not predict each other: over the corpus in the
+ * CLI, Byzantium and Petersburg blocks of 32-127 transactions lost with 2 workers (0.85x,
+ * 0.86x), and with one class per size those first runs kept the six Paris-Cancun blocks of
+ * that size sequential, which gained 1.00-1.49x in parallel (bun bench/cli-modes.ts, 18:45 UTC).
+ */
+function learningClass(txCount: number, fork: Fork): { key: number; name: string } {
+  const cls = sizeClass(txCount);
+  return { key: fork * 4 + cls, name: `${CLASS_NAMES[cls]} transactions under ${forkName(fork)} rules` };
+}
+
 export class AutoChooser {
   /** Decayed conflict counts per account (lowercase hex). */
   private readonly heat = new Map<string, number>();
-  /** Per size class: running estimate of parallel speedup, and how many runs it is made of. */
-  private readonly speedup: (number | undefined)[] = [];
-  private readonly observations = [0, 0, 0, 0];
-  /** Per size class: blocks run sequentially by the learned-speedup rule since its last parallel retry. */
-  private readonly sinceRetry = [0, 0, 0, 0];
+  /** Per learning class: running estimate of parallel speedup, and how many runs it is made of. */
+  private readonly speedup = new Map<number, number>();
+  private readonly observations = new Map<number, number>();
+  /** Per learning class: blocks run sequentially by the learned-speedup rule since its last parallel retry. */
+  private readonly sinceRetry = new Map<number, number>();
 
-  choose(block: Block, availableWorkers: number): AutoDecision {
+  /** `fork`: the rules the block runs under, when not the mainnet schedule's. */
+  choose(block: Block, availableWorkers: number, fork = mainnetFork(block.header.number, block.header.timestamp)): AutoDecision {
     const txs = block.transactions;
     if (availableWorkers < 2) return { parallel: false, reason: "sequential: only one CPU is available, so nothing would run at the same time" };
     if (txs.length < MIN_PARALLEL_TXS) {
@@ -117,20 +132,21 @@ export class AutoChooser {
         reason: `sequential: ${hotCalls} of ${txs.length} transactions call accounts that conflicted in earlier blocks (most: ${hottest})`,
       };
     }
-    const cls = sizeClass(txs.length);
-    const expected = this.expectedSpeedup(cls);
+    const cls = learningClass(txs.length, fork);
+    const expected = this.expectedSpeedup(cls.key);
     if (expected !== undefined && expected < MIN_EXPECTED_SPEEDUP) {
-      if (++this.sinceRetry[cls]! < RETRY_EVERY) {
+      const since = (this.sinceRetry.get(cls.key) ?? 0) + 1;
+      this.sinceRetry.set(cls.key, since < RETRY_EVERY ? since : 0);
+      if (since < RETRY_EVERY) {
         return {
           parallel: false,
-          reason: `sequential: blocks of ${CLASS_NAMES[cls]} transactions ran ${expected.toFixed(2)}x as fast in parallel here so far`,
+          reason: `sequential: blocks of ${cls.name} ran ${expected.toFixed(2)}x as fast in parallel here so far`,
         };
       }
-      this.sinceRetry[cls] = 0;
       return {
         parallel: true,
         reason:
-          `parallel: blocks of ${CLASS_NAMES[cls]} transactions ran ${expected.toFixed(2)}x as fast in parallel here so far, ` +
+          `parallel: blocks of ${cls.name} ran ${expected.toFixed(2)}x as fast in parallel here so far, ` +
           `and one in ${RETRY_EVERY} of them runs in parallel again to see whether that still holds`,
       };
     }
@@ -150,15 +166,15 @@ export class AutoChooser {
    * corrected for the slowdown a worker has beside others, is about what sequential execution
    * would have taken; over the run's wall time that is the speedup.
    */
-  learn(block: Block, run: RunObservation): void {
+  learn(block: Block, run: RunObservation, fork = mainnetFork(block.header.number, block.header.timestamp)): void {
     const txCount = block.transactions.length;
     if (txCount < MIN_PARALLEL_TXS || run.executions === 0 || run.wallMs <= 0) return;
-    const cls = sizeClass(txCount);
+    const { key } = learningClass(txCount, fork);
     const useful = run.executeMs * (1 - run.reExecutions / run.executions);
     const estimate = useful / WORKER_SLOWDOWN / run.wallMs;
-    const known = this.speedup[cls];
-    this.speedup[cls] = known === undefined ? estimate : known + LEARNING_RATE * (estimate - known);
-    this.observations[cls]!++;
+    const known = this.speedup.get(key);
+    this.speedup.set(key, known === undefined ? estimate : known + LEARNING_RATE * (estimate - known));
+    this.observations.set(key, (this.observations.get(key) ?? 0) + 1);
     for (const [address, heat] of this.heat) {
       const cooled = heat * HEAT_DECAY;
       if (cooled < 0.5) this.heat.delete(address);
@@ -171,8 +187,8 @@ export class AutoChooser {
     }
   }
 
-  private expectedSpeedup(cls: number): number | undefined {
-    return this.observations[cls]! < MIN_OBSERVATIONS ? undefined : this.speedup[cls];
+  private expectedSpeedup(key: number): number | undefined {
+    return (this.observations.get(key) ?? 0) < MIN_OBSERVATIONS ? undefined : this.speedup.get(key);
   }
 }
 
