@@ -57,7 +57,7 @@ export function runtimeHelperThreads(): number[] {
  * after a run. Called at the start of every parallel run, it catches helper threads started
  * since (the runtime starts them lazily). Sequential runs do not miss them: with a core idle,
  * a thread's priority does not matter. Returns how many helper threads are at the background
- * priority; 0 without the native library, off Linux, or with PEVM_YIELD_RUNTIME_THREADS=0.
+ * priority; 0 off Linux or with PEVM_YIELD_RUNTIME_THREADS=0.
  */
 export function yieldRuntimeThreads(): number {
   if (disabledByEnv()) return 0;
