@@ -34,6 +34,16 @@ export function runtimeHelperThreads(): number[] {
   } catch {
     return [];
   }
+  // Forget threads that ended: the kernel may hand their ids out again, to any thread.
+  if (namesByTid.size > tids.length || tids.some((entry) => !namesByTid.has(Number(entry)))) {
+    const alive = new Set(tids.map(Number));
+    for (const tid of namesByTid.keys()) {
+      if (!alive.has(tid)) {
+        namesByTid.delete(tid);
+        lowered.delete(tid);
+      }
+    }
+  }
   const helpers: number[] = [];
   for (const entry of tids) {
     const tid = Number(entry);
