@@ -18,7 +18,6 @@
 #if defined(__linux__)
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
 #endif
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
@@ -31,7 +30,7 @@
 #define PEVM_FALLBACK_CACHE_LINE 64
 
 /* Bumped whenever an exported signature changes, so a stale build is detected. */
-int pevm_native_abi_version(void) { return 2; }
+int pevm_native_abi_version(void) { return 1; }
 
 int pevm_cpu_count(void) {
 #if defined(_SC_NPROCESSORS_ONLN)
@@ -156,35 +155,4 @@ void pevm_cpu_relax(int iterations) {
     __asm__ __volatile__("" ::: "memory");
 #endif
   }
-}
-
-/*
- * The nice value of one thread of this process, by kernel thread id (a name in
- * /proc/self/task). On Linux the nice value is a per-thread attribute, so this
- * reads and sets one thread, never the whole process. Returns 20 + nice (0..39),
- * or -errno.
- */
-int pevm_thread_nice(int tid) {
-#if defined(__linux__)
-  if (tid <= 0) return -EINVAL;
-  errno = 0;
-  int nice = getpriority(PRIO_PROCESS, (id_t)tid);
-  if (nice == -1 && errno != 0) return -errno;
-  return 20 + nice;
-#else
-  (void)tid;
-  return -ENOSYS;
-#endif
-}
-
-/* Sets one thread's nice value (-20..19); 0 or -errno (raising priority needs privileges). */
-int pevm_set_thread_nice(int tid, int nice) {
-#if defined(__linux__)
-  if (tid <= 0) return -EINVAL;
-  return setpriority(PRIO_PROCESS, (id_t)tid, nice) == 0 ? 0 : -errno;
-#else
-  (void)tid;
-  (void)nice;
-  return -ENOSYS;
-#endif
 }

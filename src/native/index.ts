@@ -2,8 +2,7 @@
 // Uses native/build/libpevm_native.so when it can be loaded (see library.ts);
 // otherwise every function quietly falls back to a pure-JS answer, so callers
 // never need to branch on nativeAvailable() for correctness.
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { readFileSync } from "node:fs";
+import { ptr } from "bun:ffi";
 import { availableParallelism } from "node:os";
 import { nativeSymbolsOrNull } from "./library.ts";
 
@@ -62,56 +61,6 @@ export function allowedCpuCount(): number {
 export function cacheLineSize(): number {
   const native = nativeSymbolsOrNull();
   return native === null ? FALLBACK_CACHE_LINE_SIZE : native.pevm_cache_line_size();
-}
-
-/**
- * The nice value (-20..19) of one thread of this process, by kernel thread id; undefined off
- * Linux or when the thread is gone. Without the library it is read from /proc.
- */
-export function threadNice(tid: number): number | undefined {
-  const native = nativeSymbolsOrNull();
-  if (native !== null) {
-    const raw = native.pevm_thread_nice(tid);
-    return raw >= 0 ? raw - 20 : undefined;
-  }
-  try {
-    // /proc/<pid>/stat: the name in parentheses, then fields 3.. separated by spaces; nice is field 19.
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-    const nice = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-    return Number.isInteger(nice) ? nice : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Sets one thread's nice value; false when the kernel refuses or neither the library nor the
- * C library's setpriority can be loaded. The fallback matters: an installed package has no
- * native build, and this is what lets the runtime's threads yield to the executors there too.
- */
-export function setThreadNice(tid: number, nice: number): boolean {
-  const native = nativeSymbolsOrNull();
-  if (native !== null) return native.pevm_set_thread_nice(tid, nice) === 0;
-  const libc = libcOrNull();
-  return libc !== null && libc.setpriority(PRIO_PROCESS, tid, nice) === 0;
-}
-
-const PRIO_PROCESS = 0; // with a thread id, Linux applies it to that thread only
-let libc: { setpriority(which: number, who: number, prio: number): number } | null | undefined;
-
-function libcOrNull(): typeof libc & {} | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (process.platform !== "linux") return libc;
-  for (const name of ["libc.so.6", "libc.so"]) {
-    try {
-      libc = dlopen(name, { setpriority: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 } }).symbols;
-      break;
-    } catch {
-      // next name (glibc, then a generic one such as musl's)
-    }
-  }
-  return libc;
 }
 
 /** Busy-wait hint (x86 `pause`) for spin loops; a no-op without the library. */

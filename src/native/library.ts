@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 /** Must match pevm_native_abi_version() in native/pevm_native.c. */
-const EXPECTED_ABI_VERSION = 2;
+const EXPECTED_ABI_VERSION = 1;
 
 export const NATIVE_LIBRARY_PATH = join(import.meta.dir, "../../native/build/libpevm_native.so");
 
@@ -21,8 +21,6 @@ const nativeSymbols = {
   pevm_align_offset: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   pevm_is_aligned: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   pevm_cpu_relax: { args: [FFIType.i32], returns: FFIType.void },
-  pevm_thread_nice: { args: [FFIType.i32], returns: FFIType.i32 },
-  pevm_set_thread_nice: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 export type NativeSymbols = Library<typeof nativeSymbols>["symbols"];

@@ -1,6 +1,6 @@
 // The JS runtime's helper threads, made to yield to the executors while a parallel block runs.
+import { dlopen, FFIType } from "bun:ffi";
 import { readdirSync, readFileSync } from "node:fs";
-import { setThreadNice, threadNice } from "./index.ts";
 
 /**
  * Why: JSC compiles hot functions on JIT threads and prepares heap blocks on a warm-up thread.
@@ -36,13 +36,11 @@ export function runtimeHelperThreads(): number[] {
     return [];
   }
   // Forget threads that ended: the kernel may hand their ids out again, to any thread.
-  if (namesByTid.size > tids.length || tids.some((entry) => !namesByTid.has(Number(entry)))) {
-    const alive = new Set(tids.map(Number));
-    for (const tid of namesByTid.keys()) {
-      if (!alive.has(tid)) {
-        namesByTid.delete(tid);
-        lowered.delete(tid);
-      }
+  const alive = new Set(tids.map(Number));
+  for (const tid of namesByTid.keys()) {
+    if (!alive.has(tid)) {
+      namesByTid.delete(tid);
+      lowered.delete(tid);
     }
   }
   const helpers: number[] = [];
@@ -83,4 +81,39 @@ export function yieldRuntimeThreads(): number {
     count++;
   }
   return count;
+}
+
+/** One thread's nice value (-20..19), from /proc; undefined when the thread is gone. */
+function threadNice(tid: number): number | undefined {
+  try {
+    // The name in parentheses, then fields 3.. separated by spaces; nice is field 19.
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const nice = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    return Number.isInteger(nice) ? nice : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const PRIO_PROCESS = 0; // with a thread id, Linux applies it to that thread only
+let libc: { setpriority(which: number, who: number, prio: number): number } | null | undefined;
+
+/**
+ * Sets one thread's nice value through the C library's setpriority (bun:ffi), so it works
+ * without pevm's native build (an installed package has none). False when the kernel refuses
+ * or no C library loads.
+ */
+function setThreadNice(tid: number, nice: number): boolean {
+  if (libc === undefined) {
+    libc = null;
+    for (const name of ["libc.so.6", "libc.so"]) {
+      try {
+        libc = dlopen(name, { setpriority: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 } }).symbols;
+        break;
+      } catch {
+        // next name (glibc, then a generic one such as musl's)
+      }
+    }
+  }
+  return libc !== null && libc.setpriority(PRIO_PROCESS, tid, nice) === 0;
 }

@@ -86,7 +86,7 @@ const CLASS_NAMES = ["8-31", "32-127", "128-511", "512+"];
  */
 function learningClass(txCount: number, fork: Fork): { key: number; name: string } {
   const cls = sizeClass(txCount);
-  return { key: fork * 4 + cls, name: `${CLASS_NAMES[cls]} transactions under ${forkName(fork)} rules` };
+  return { key: fork * CLASS_NAMES.length + cls, name: `${CLASS_NAMES[cls]} transactions under ${forkName(fork)} rules` };
 }
 
 export class AutoChooser {
