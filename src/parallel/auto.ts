@@ -62,9 +62,9 @@ export interface RunObservation {
 /**
  * An executor beside another one of the same block runs each transaction this much slower
  * than sequential execution does. Measured with `bun bench/auto-calibration.ts` on the 2-core
- * machine (2026-12-01, 18:40 and 18:41 UTC, load 0.42 and 0.67; 15 heaviest corpus blocks,
- * warm): the useful execution time summed over both executors was 1.36x and 1.40x the
- * sequential time. It was 1.51x before the runtime's JIT threads yielded to the executors
+ * machine (2026-12-01, 15 heaviest corpus blocks, warm): the useful execution time summed
+ * over both executors was 1.36x and 1.40x the sequential time at 18:40 and 18:41 UTC (load
+ * 0.42 and 0.67 at start, the second not quiet) and 1.34x at 20:11 UTC (load 0.28). It was 1.51x before the runtime's JIT threads yielded to the executors
  * (native/runtime-threads.ts). Executors on separate blocks slow down ~1.2x
  * (bench/evm-ceiling.ts); a constant taken from that made every estimate too high.
  */
