@@ -16,7 +16,7 @@ import { storageWipesPossible } from "./writes.ts";
 import { WorkerPool } from "../workers/pool.ts";
 import { workerScriptUrl } from "./worker-script.ts";
 import { CodeStore } from "./code-store.ts";
-import { shareBlock, shareStorage, staticLocations, withPrologue } from "./prepare.ts";
+import { STATIC_IDS_PER_TX, shareBlock, shareStorage, staticLocations, withPrologue } from "./prepare.ts";
 import { createMailboxes, PreStateServer, StorageReader, type PreStateReader } from "./pre-state.ts";
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type ConflictCount, type PreStateSource, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
@@ -215,7 +215,9 @@ export class ParallelEngine {
     const settleEarly = () => {
       if (!scheduler.isDone() || scheduler.haltCode() !== HALT_NONE) return;
       try {
+        const t0 = performance.now();
         early = { changes: settleState(mv, settleReader, this.codes, storageWipesPossible(fork)) };
+        if (process.env.PEVM_DBG) console.error('settleState', (performance.now() - t0).toFixed(1), 'since run start', (t0 - runStarted).toFixed(1));
       } catch (error) {
         early = { error }; // thrown where the settle would have thrown it
       }
@@ -258,6 +260,7 @@ export class ParallelEngine {
       conflicts: [],
       runtimeThreadsYielded,
     };
+    if (process.env.PEVM_DBG) console.error('reports', reports.map((r) => `run ${r.runMs.toFixed(0)} exec ${r.executeMs.toFixed(0)} v ${r.stats.validations} e ${r.stats.executions}`).join(' | '));
     const conflicts = new Map<string, number>();
     for (const r of reports) {
       stats.executeMs += r.executeMs;
@@ -317,7 +320,10 @@ export class ParallelEngine {
   }
 
   private memoryFor(txCount: number): MultiVersionMemory {
-    const base = defaultCapacities({ txCount, readsPerTx: 32, writesPerTx: 8 });
+    // Room for the block's static locations (prepare.ts: 4 per transaction, which it inserts
+    // only while they fill at most half of the table) and as many again found while running.
+    const estimatedLocations = Math.max(1 << 16, txCount * (2 * STATIC_IDS_PER_TX + 2));
+    const base = defaultCapacities({ txCount, readsPerTx: 32, writesPerTx: 8, estimatedLocations });
     const g = this.growthFactor;
     const wanted = {
       ...base,
