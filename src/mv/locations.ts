@@ -162,6 +162,12 @@ export class LocationTable {
     return this.find(kind, this.addressScratch, slot === undefined ? undefined : this.slotScratch);
   }
 
+  /** The kind of location `id` is (its key's first word). */
+  kindOf(id: number): LocationKind {
+    this.checkId(id);
+    return this.keys[id * KEY_WORDS] as LocationKind;
+  }
+
   /** Copies the KEY_WORDS raw key words of `id` into `out` (layout above). */
   keyWordsOf(id: number, out: Uint32Array): Uint32Array {
     this.checkId(id);

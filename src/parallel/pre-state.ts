@@ -18,6 +18,8 @@ import { EMPTY_CODE_HASH, type AccountInfo, type Storage } from "../state/types.
 export interface PreStateReader {
   /** A stable integer for an existing account, or NO_ACCOUNT. */
   accountHandle(address: AddressHex): number;
+  /** accountHandle, given the address also as 5 words at words[offset..]: each reader looks it up by the form it keys on. */
+  accountHandleAt(address: AddressHex, words: Uint32Array, offset: number): number;
   /** Balance (8 words) then nonce (2 words), in the shared word order, into out[offset..]. */
   readAccount(handle: number, out: Uint32Array, offset: number): void;
   codeHashOf(handle: number): Hex;
@@ -46,6 +48,10 @@ export class StorageReader implements PreStateReader {
       this.handles.set(address, handle);
     }
     return handle;
+  }
+
+  accountHandleAt(address: AddressHex): number {
+    return this.accountHandle(address);
   }
 
   readAccount(handle: number, out: Uint32Array, offset: number): void {

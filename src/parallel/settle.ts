@@ -77,99 +77,128 @@ export function settleReceipts(block: Block, fork: Fork, results: TxResults, det
   return { receipts, gasUsed, blobGasUsed, bloom };
 }
 
-interface SettledAccount {
-  /** The final ACCOUNT value when a transaction wrote it in full. */
-  account?: Uint32Array;
-  /** Otherwise the credits (DELTA entries) on top of the pre-state account. */
-  delta?: Uint32Array;
-  deltaFlags: number;
+/** What a block wrote at an address besides its ACCOUNT location (code, a wipe, slots). */
+interface SettledExtras {
   codeHash?: Hex;
+  /** The final code change was a self-destruct (the account may exist again, credited, without code). */
+  codeDeleted?: boolean;
   slots?: Map<bigint, bigint>;
   /** Per slot, the transaction that wrote its final value (kept only while a wipe may drop it). */
   slotWriters?: Map<bigint, number>;
   /** The last transaction that wiped the account's storage (pre-Cancun), if any did. */
   wipedBy?: number;
-  /** The final code change was a self-destruct (the account may exist again, credited, without code). */
-  codeDeleted?: boolean;
 }
+
+const NO_EXTRAS: SettledExtras = {};
 
 /**
  * The final value of every location some transaction wrote, as per-account changes. Each
- * written location is walked once; values go from shared words to bigints once (no hex or
- * intermediate bigint), and credits are added to the pre-state's account words directly.
+ * written location is walked once, and values go from shared words to bigints once (credits
+ * are added to the pre-state's account words directly).
+ *
+ * Two passes, because an account's change needs its code (whether it exists depends on it):
+ * first the CODE, WIPE and STORAGE locations, grouped by address; then the ACCOUNT locations,
+ * each of which is its address's only one, so that a block of plain transfers (nothing but
+ * ACCOUNT locations) builds each change straight from the location's words: no grouping map,
+ * no copy of the value, and the pre-state's account found by the key's words, not by its hex.
+ * Addresses with extras but no ACCOUNT write come last.
  */
 export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes: CodeStore, wipesPossible: boolean): StateChanges {
   const result = new ReadResult();
   const locations = mv.locations;
   const count = locations.count;
   const key = new Uint32Array(KEY_WORDS);
-  const byAddress = new Map<AddressHex, SettledAccount>();
+  const extras = new Map<AddressHex, SettledExtras>();
+  const accountIds = new Int32Array(count);
+  let accounts = 0;
   for (let id = 0; id < count; id++) {
+    const kind = locations.kindOf(id);
+    if (kind === LocationKind.ACCOUNT) {
+      accountIds[accounts++] = id;
+      continue;
+    }
     const status = mv.finalValue(id, result);
     // BASE without deltas: nobody wrote it (only read it, or wrote and then un-wrote it).
     if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
     locations.keyWordsOf(id, key);
     const address = wordsToAddress(key, KEY_ADDRESS);
-    let a = byAddress.get(address);
-    if (a === undefined) {
-      a = { deltaFlags: 0 };
-      byAddress.set(address, a);
-    }
-    const kind = key[0];
-    if (kind === LocationKind.ACCOUNT) {
-      if (status === ReadStatus.VALUE) a.account = result.value.slice();
-      else {
-        a.delta = result.delta.slice();
-        a.deltaFlags = result.deltaFlags;
-      }
-    } else if (kind === LocationKind.CODE) {
-      a.codeHash = decodeCodeHash(result.value);
-      a.codeDeleted = result.value[CODE_DELETED_WORD] === 1;
+    let e = extras.get(address);
+    if (e === undefined) extras.set(address, (e = {}));
+    if (kind === LocationKind.CODE) {
+      e.codeHash = decodeCodeHash(result.value);
+      e.codeDeleted = result.value[CODE_DELETED_WORD] === 1;
     } else if (kind === LocationKind.WIPE) {
-      a.wipedBy = result.txIdx;
+      e.wipedBy = result.txIdx;
     } else {
       const slot = wordsToBigInt(key, KEY_SLOT, 8);
-      (a.slots ??= new Map()).set(slot, wordsToBigInt(result.value, 0, 8));
+      (e.slots ??= new Map()).set(slot, wordsToBigInt(result.value, 0, 8));
       // Writers matter only where a wipe may drop slots (before Cancun).
-      if (wipesPossible) (a.slotWriters ??= new Map()).set(slot, result.txIdx);
+      if (wipesPossible) (e.slotWriters ??= new Map()).set(slot, result.txIdx);
     }
   }
+
   const changes: StateChanges = new Map();
   const words = new Uint32Array(VALUE_WORDS);
-  for (const [address, a] of byAddress) {
-    const handle = a.account === undefined || a.codeHash === undefined ? base.accountHandle(address) : NO_ACCOUNT;
-    const codeHash = a.codeHash ?? (handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle));
-    let code: Uint8Array | undefined;
-    // As the sequential block state: code a self-destruct removed is no code change to report.
-    if (a.codeHash !== undefined && !a.codeDeleted) {
-      code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
-    }
-    if (a.account !== undefined) words.set(a.account);
-    else {
-      if (handle === NO_ACCOUNT) words.fill(0);
-      else {
-        base.readAccount(handle, words, 0);
-        words[FLAGS_WORD] = ACCOUNT_EXISTS;
+  for (let i = 0; i < accounts; i++) {
+    const id = accountIds[i]!;
+    const status = mv.finalValue(id, result);
+    if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
+    locations.keyWordsOf(id, key);
+    const address = wordsToAddress(key, KEY_ADDRESS);
+    let e = NO_EXTRAS;
+    if (extras.size > 0) {
+      const found = extras.get(address);
+      if (found !== undefined) {
+        e = found;
+        extras.delete(address);
       }
-      if (a.delta !== undefined) applyDelta(words, a.delta, a.deltaFlags);
     }
-    const exists = accountExists(words, codeHash);
-    // A wipe drops every slot last written before it (as the sequential block state clears
-    // them); the block state's result() reports the clear only where it wiped something.
-    if (a.wipedBy !== undefined && a.slots !== undefined) {
-      for (const [slot, writer] of a.slotWriters!) if (writer < a.wipedBy) a.slots.delete(slot);
-    }
-    changes.set(address, {
-      deleted: !exists,
-      balance: exists ? wordsToBigInt(words, 0, 8) : 0n,
-      nonce: exists ? wordsToBigInt(words, NONCE_WORD, 2) : 0n,
-      codeHash: exists ? codeHash : EMPTY_CODE_HASH,
-      // As sequential BlockState: a deleted account carries no code.
-      code: exists ? code : undefined,
-      storageCleared: a.wipedBy !== undefined,
-      storage: a.slots ?? new Map(),
-    });
+    const full = status === ReadStatus.VALUE;
+    const handle = full && e.codeHash !== undefined ? NO_ACCOUNT : base.accountHandleAt(address, key, KEY_ADDRESS);
+    if (full) words.set(result.value);
+    else baseAccountWords(base, handle, words, result);
+    changes.set(address, accountChange(base, codes, address, handle, words, e));
+  }
+  for (const [address, e] of extras) {
+    const handle = base.accountHandle(address);
+    baseAccountWords(base, handle, words, undefined);
+    changes.set(address, accountChange(base, codes, address, handle, words, e));
   }
   return changes;
 }
 
+/** The pre-state's account (zeros when absent) into `words`, with the final credits on top. */
+function baseAccountWords(base: PreStateReader, handle: number, words: Uint32Array, credits: ReadResult | undefined): void {
+  if (handle === NO_ACCOUNT) words.fill(0);
+  else {
+    base.readAccount(handle, words, 0);
+    words[FLAGS_WORD] = ACCOUNT_EXISTS;
+  }
+  if (credits !== undefined && credits.deltaCount > 0) applyDelta(words, credits.delta, credits.deltaFlags);
+}
+
+/** One account's change from its final ACCOUNT words and its other final locations. */
+function accountChange(base: PreStateReader, codes: CodeStore, address: AddressHex, handle: number, words: Uint32Array, e: SettledExtras) {
+  const codeHash = e.codeHash ?? (handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle));
+  let code: Uint8Array | undefined;
+  // As the sequential block state: code a self-destruct removed is no code change to report.
+  if (e.codeHash !== undefined && !e.codeDeleted) {
+    code = codeHash === EMPTY_CODE_HASH ? new Uint8Array(0) : (codes.get(codeHash) ?? base.code(codeHash));
+  }
+  const exists = accountExists(words, codeHash);
+  // A wipe drops every slot last written before it (as the sequential block state clears
+  // them); the block state's result() reports the clear only where it wiped something.
+  if (e.wipedBy !== undefined && e.slots !== undefined) {
+    for (const [slot, writer] of e.slotWriters!) if (writer < e.wipedBy) e.slots.delete(slot);
+  }
+  return {
+    deleted: !exists,
+    balance: exists ? wordsToBigInt(words, 0, 8) : 0n,
+    nonce: exists ? wordsToBigInt(words, NONCE_WORD, 2) : 0n,
+    codeHash: exists ? codeHash : EMPTY_CODE_HASH,
+    // As sequential BlockState: a deleted account carries no code.
+    code: exists ? code : undefined,
+    storageCleared: e.wipedBy !== undefined,
+    storage: e.slots ?? new Map<bigint, bigint>(),
+  };
+}

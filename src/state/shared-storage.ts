@@ -179,6 +179,11 @@ export class SharedStorage implements Storage {
     return handle;
   }
 
+  /** The handle of an address given also as words: found by its words, nothing memoized. */
+  accountHandleAt(_address: AddressHex, words: Uint32Array, offset: number): number {
+    return this.findAccount(words, offset);
+  }
+
   /** A slot of the account `handle` (from accountHandle/findAccount, not NO_ACCOUNT). */
   storageOf(handle: number, slot: bigint): bigint {
     let known = this.slotValues[handle];
