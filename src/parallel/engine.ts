@@ -40,6 +40,8 @@ export interface ParallelStats extends SchedulerStats {
   prepareMs: number;
   runMs: number;
   settleMs: number;
+  /** Of runMs or settleMs: ms building the final state from the multi-version memory (settleState). */
+  stateSettleMs: number;
   /** How often the block was run again with grown shared arenas (the growth stays for later blocks). */
   arenaGrowths: number;
   /** Accounts whose locations made transactions wait or fail validation, most first. */
@@ -212,12 +214,13 @@ export class ParallelEngine {
     // the calling thread settles the state while the workers' reports are on their way (a
     // worker's message takes 1-10 ms to arrive here at the end of a block, measured).
     let early: { changes: StateChanges } | { error: unknown } | undefined;
+    let stateSettleMs = 0;
     const settleEarly = () => {
       if (!scheduler.isDone() || scheduler.haltCode() !== HALT_NONE) return;
       try {
         const t0 = performance.now();
         early = { changes: settleState(mv, settleReader, this.codes, storageWipesPossible(fork)) };
-        if (process.env.PEVM_DBG) console.error('settleState', (performance.now() - t0).toFixed(1), 'since run start', (t0 - runStarted).toFixed(1));
+        stateSettleMs = performance.now() - t0;
       } catch (error) {
         early = { error }; // thrown where the settle would have thrown it
       }
@@ -256,11 +259,11 @@ export class ParallelEngine {
       prepareMs: runStarted - started,
       runMs: settleStarted - runStarted,
       settleMs: 0,
+      stateSettleMs,
       arenaGrowths: options.capacityRetries ?? 0,
       conflicts: [],
       runtimeThreadsYielded,
     };
-    if (process.env.PEVM_DBG) console.error('reports', reports.map((r) => `run ${r.runMs.toFixed(0)} exec ${r.executeMs.toFixed(0)} v ${r.stats.validations} e ${r.stats.executions}`).join(' | '));
     const conflicts = new Map<string, number>();
     for (const r of reports) {
       stats.executeMs += r.executeMs;
@@ -282,7 +285,12 @@ export class ParallelEngine {
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
     if (early !== undefined && "error" in early) throw early.error;
-    const changes = early?.changes ?? settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
+    let changes = early?.changes;
+    if (changes === undefined) {
+      const t0 = performance.now();
+      changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
+      stats.stateSettleMs = performance.now() - t0;
+    }
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);
