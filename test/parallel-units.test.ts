@@ -138,6 +138,9 @@ describe("automatic choice", () => {
     expect(decision.reason).toContain("conflicted in earlier blocks");
   });
 
+  /** The i-th of several distinct blocks like `b` (what is learned counts each block once). */
+  const variant = (b: ReturnType<typeof block>, i: number) => ({ ...b, header: { ...b.header, hash: `0x${i.toString(16).padStart(64, "0")}` as Hex } });
+
   /** A parallel run of 143 transactions whose stats estimate `speedup` (useful execution time over wall time, less the slowdown of an executor beside another). */
   const runAt = (speedup: number, reExecutions = 0) => {
     const wallMs = 100;
@@ -148,26 +151,41 @@ describe("automatic choice", () => {
   test("the speedup estimate is useful execution time over wall time, less an executor's slowdown", () => {
     const chooser = new AutoChooser();
     const target = block("19932703");
-    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.8, 43));
+    for (let i = 0; i < 3; i++) chooser.learn(variant(target, i), runAt(0.8, 43));
     expect(chooser.choose(target, 2).reason).toContain("ran 0.80x as fast in parallel");
   });
 
   test("a size class whose parallel runs did not pay runs sequentially, one that paid stays parallel", () => {
     const chooser = new AutoChooser();
     const target = block("19932703");
-    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43));
+    for (let i = 0; i < 3; i++) chooser.learn(variant(target, i), runAt(0.6, 43));
     expect(chooser.choose(target, 2)).toMatchObject({ parallel: false });
     expect(chooser.choose(target, 2).reason).toContain("ran 0.");
     const paying = new AutoChooser();
-    for (let i = 0; i < 3; i++) paying.learn(target, runAt(1.3, 3));
+    for (let i = 0; i < 3; i++) paying.learn(variant(target, i), runAt(1.3, 3));
     expect(paying.choose(target, 2).parallel).toBe(true);
     expect(paying.choose(target, 2).reason).toContain("similar blocks ran 1.");
+  });
+
+  test("a block run again is not new evidence: its latest run replaces its earlier one", () => {
+    const chooser = new AutoChooser();
+    const target = block("19932703");
+    // Many slow runs of one block, then one more block: two blocks, below the three that decide.
+    for (let i = 0; i < 5; i++) chooser.learn(target, runAt(0.6, 43));
+    chooser.learn(variant(target, 1), runAt(0.6, 43));
+    expect(chooser.choose(target, 2).parallel).toBe(true);
+    expect(chooser.choose(target, 2).reason).not.toContain("similar blocks ran");
+    // A third block decides; the first block's rerun that paid then counts instead of its slow runs.
+    chooser.learn(variant(target, 2), runAt(0.6, 43));
+    expect(chooser.choose(target, 2).reason).toContain("ran 0.60x");
+    chooser.learn(target, runAt(1.8));
+    expect(chooser.choose(target, 2).reason).toContain("similar blocks ran 1.00x");
   });
 
   test("what is learned holds for blocks of the same size and fork only", () => {
     const chooser = new AutoChooser();
     const target = block("19932703"); // Cancun, 143 transactions
-    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43));
+    for (let i = 0; i < 3; i++) chooser.learn(variant(target, i), runAt(0.6, 43));
     const cancun = chooser.choose(target, 2);
     expect(cancun.parallel).toBe(false);
     expect(cancun.reason).toContain("128-511 transactions under Cancun rules ran 0.60x");
@@ -175,23 +193,23 @@ describe("automatic choice", () => {
     expect(chooser.choose(target, 2, Fork.Shanghai).parallel).toBe(true);
     expect(chooser.choose(block("15199017"), 2, Fork.Cancun).parallel).toBe(true);
     // Runs under one fork's rules teach that fork's class.
-    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43), Fork.Shanghai);
+    for (let i = 0; i < 3; i++) chooser.learn(variant(target, i), runAt(0.6, 43), Fork.Shanghai);
     expect(chooser.choose(target, 2, Fork.Shanghai).reason).toContain("under Shanghai rules");
   });
 
   test("a size class ruled out still runs one block in RETRY_EVERY in parallel, and a run that paid turns it back on", () => {
     const chooser = new AutoChooser();
     const target = block("19932703");
-    for (let i = 0; i < 3; i++) chooser.learn(target, runAt(0.6, 43));
+    for (let i = 0; i < 3; i++) chooser.learn(variant(target, i), runAt(0.6, 43));
     const decisions = Array.from({ length: 2 * RETRY_EVERY }, () => chooser.choose(target, 2));
     const retries = decisions.flatMap((d, i) => (d.parallel ? [i] : []));
     expect(retries).toEqual([RETRY_EVERY - 1, 2 * RETRY_EVERY - 1]);
     expect(decisions[RETRY_EVERY - 1]!.reason).toContain(`one in ${RETRY_EVERY} of them runs in parallel again`);
     // Retries that paid (a warm engine: ~1.6x each) lift the estimate from ~0.6x: after one it is
     // still below the bar, after two the class is back.
-    chooser.learn(target, runAt(1.6));
+    chooser.learn(variant(target, 3), runAt(1.6));
     expect(chooser.choose(target, 2).parallel).toBe(false);
-    chooser.learn(target, runAt(1.6));
+    chooser.learn(variant(target, 4), runAt(1.6));
     expect(chooser.choose(target, 2).parallel).toBe(true);
     expect(chooser.choose(target, 2).reason).toContain("similar blocks ran");
   });
