@@ -73,6 +73,10 @@ export interface RunObservation {
  * 0.42 and 0.67 at start, the second not quiet) and 1.34x at 20:11 UTC (load 0.28). It was 1.51x before the runtime's JIT threads yielded to the executors
  * (native/runtime-threads.ts). Executors on separate blocks slow down ~1.2x
  * (bench/evm-ceiling.ts); a constant taken from that made every estimate too high.
+ * Those figures come with a full collection before every run, as the library bench runs. Back
+ * to back, as the CLI runs blocks, the same loop measured 1.06-1.08x (`--between none`,
+ * 21:09-21:14 UTC): there the estimates are ~25 % low, and a class is ruled out only when it
+ * ran well below break-even. Kept at the cautious end: one constant serves both.
  */
 export const WORKER_SLOWDOWN = 1.4;
 
