@@ -8,7 +8,7 @@ import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, ReadResult, ReadStatus,
 import type { Scheduler } from "../scheduler/index.ts";
 import { wordsToAddress, wordsToBigInt } from "../shm/words.ts";
 import { NO_ACCOUNT } from "../state/shared-storage.ts";
-import { EMPTY_CODE_HASH, type StateChanges } from "../state/types.ts";
+import { EMPTY_CODE_HASH, type AccountChange, type StateChanges } from "../state/types.ts";
 import { REASONS_ALONE, checkBlockBlobGas, checkBlockGasAvailable } from "../chain/validity.ts";
 import type { CodeStore } from "./code-store.ts";
 import type { PreStateReader } from "./pre-state.ts";
@@ -157,12 +157,12 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
     const handle = full && e.codeHash !== undefined ? NO_ACCOUNT : base.accountHandleAt(address, key, KEY_ADDRESS);
     if (full) words.set(result.value);
     else baseAccountWords(base, handle, words, result);
-    changes.set(address, accountChange(base, codes, address, handle, words, e));
+    changes.set(address, accountChange(base, codes, handle, words, e));
   }
   for (const [address, e] of extras) {
     const handle = base.accountHandle(address);
     baseAccountWords(base, handle, words, undefined);
-    changes.set(address, accountChange(base, codes, address, handle, words, e));
+    changes.set(address, accountChange(base, codes, handle, words, e));
   }
   return changes;
 }
@@ -178,7 +178,7 @@ function baseAccountWords(base: PreStateReader, handle: number, words: Uint32Arr
 }
 
 /** One account's change from its final ACCOUNT words and its other final locations. */
-function accountChange(base: PreStateReader, codes: CodeStore, address: AddressHex, handle: number, words: Uint32Array, e: SettledExtras) {
+function accountChange(base: PreStateReader, codes: CodeStore, handle: number, words: Uint32Array, e: SettledExtras): AccountChange {
   const codeHash = e.codeHash ?? (handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle));
   let code: Uint8Array | undefined;
   // As the sequential block state: code a self-destruct removed is no code change to report.
