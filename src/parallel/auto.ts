@@ -70,8 +70,8 @@ export interface RunObservation {
  * than sequential execution does. Measured with `bun bench/auto-calibration.ts` on the 2-core
  * machine (2026-12-01, 15 heaviest corpus blocks, warm): the useful execution time summed
  * over both executors was 1.36x and 1.40x the sequential time at 18:40 and 18:41 UTC (load
- * 0.42 and 0.67 at start, the second not quiet) and 1.34x at 20:11 UTC (load 0.28). It was 1.51x before the runtime's JIT threads yielded to the executors
- * (native/runtime-threads.ts). Executors on separate blocks slow down ~1.2x
+ * 0.42 and 0.67 at start, the second not quiet) and 1.34x at 20:11 UTC (load 0.28). It was
+ * 1.51x before the runtime's JIT threads yielded to the executors (native/runtime-threads.ts). Executors on separate blocks slow down ~1.2x
  * (bench/evm-ceiling.ts); a constant taken from that made every estimate too high.
  * Those figures come with a full collection before every run, as the library bench runs. Back
  * to back, as the CLI runs blocks, the same loop measured 1.06-1.08x (`--between none`,

@@ -213,14 +213,18 @@ export class ParallelEngine {
     // Once every transaction is validated, the multi-version memory holds its final values:
     // the calling thread settles the state while the workers' reports are on their way (a
     // worker's message takes 1-10 ms to arrive here at the end of a block, measured).
-    let early: { changes: StateChanges } | { error: unknown } | undefined;
     let stateSettleMs = 0;
+    const settleFinalState = (): StateChanges => {
+      const t0 = performance.now();
+      const changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
+      stateSettleMs = performance.now() - t0;
+      return changes;
+    };
+    let early: { changes: StateChanges } | { error: unknown } | undefined;
     const settleEarly = () => {
       if (!scheduler.isDone() || scheduler.haltCode() !== HALT_NONE) return;
       try {
-        const t0 = performance.now();
-        early = { changes: settleState(mv, settleReader, this.codes, storageWipesPossible(fork)) };
-        stateSettleMs = performance.now() - t0;
+        early = { changes: settleFinalState() };
       } catch (error) {
         early = { error }; // thrown where the settle would have thrown it
       }
@@ -259,7 +263,7 @@ export class ParallelEngine {
       prepareMs: runStarted - started,
       runMs: settleStarted - runStarted,
       settleMs: 0,
-      stateSettleMs,
+      stateSettleMs: 0,
       arenaGrowths: options.capacityRetries ?? 0,
       conflicts: [],
       runtimeThreadsYielded,
@@ -285,12 +289,8 @@ export class ParallelEngine {
     const details = finalDetails(reports, this.results, scheduler, txCount);
     const { receipts, gasUsed, blobGasUsed, bloom } = settleReceipts(block, fork, this.results, details);
     if (early !== undefined && "error" in early) throw early.error;
-    let changes = early?.changes;
-    if (changes === undefined) {
-      const t0 = performance.now();
-      changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
-      stats.stateSettleMs = performance.now() - t0;
-    }
+    const changes = early?.changes ?? settleFinalState();
+    stats.stateSettleMs = stateSettleMs;
     const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
     if (prologue) state.overlay(prologue);
     state.adopt(changes);

@@ -1,13 +1,12 @@
 import type { AddressHex, Hex } from "../chain/types.ts";
 import { DELTA_WORDS, ReadResult, ReadSet, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
 import { wordsToBigInt } from "../shm/words.ts";
-import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo } from "../state/types.ts";
 import type { StateSource } from "../vm/source.ts";
 import type { CodeStore } from "./code-store.ts";
 import type { LocationIds } from "./location-ids.ts";
-import type { PreStateReader } from "./pre-state.ts";
-import { ACCOUNT_EXISTS, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash, readU256 } from "./values.ts";
+import { codeHashOfHandle, readAccountValue, type PreStateReader } from "./pre-state.ts";
+import { NONCE_WORD, accountExists, decodeCodeHash, readU256 } from "./values.ts";
 
 /** Thrown out of the EVM when a read hits an ESTIMATE: the transaction must wait for `blockingTx`. */
 export class ReadBlocked {
@@ -80,14 +79,9 @@ export class MvStateSource implements StateSource {
     if (!fromMv || codeHash === undefined) {
       // The pre-state's account entry is in the value layout (values.ts): its words are the value.
       const handle = this.base.accountHandle(address);
-      if (handle === NO_ACCOUNT) codeHash ??= EMPTY_CODE_HASH;
-      else codeHash ??= this.base.codeHashOf(handle);
+      codeHash ??= codeHashOfHandle(this.base, handle);
       if (!fromMv) {
-        if (handle === NO_ACCOUNT) words.fill(0);
-        else {
-          this.base.readAccount(handle, words, 0);
-          words[FLAGS_WORD] = ACCOUNT_EXISTS;
-        }
+        readAccountValue(this.base, handle, words);
         if (deltaCount > 0) applyDelta(words, this.delta, this.deltaFlags);
       }
     }

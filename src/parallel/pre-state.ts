@@ -13,6 +13,7 @@ import type { AddressHex, Hex } from "../chain/types.ts";
 import { addressToWords, bigintToWords, hexToWords, wordsToAddress, wordsToBigInt, wordsToHex } from "../shm/words.ts";
 import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountInfo, type Storage } from "../state/types.ts";
+import { ACCOUNT_EXISTS, FLAGS_WORD } from "./values.ts";
 
 /** What the workers and the settle read of the pre-state (SharedStorage implements it too). */
 export interface PreStateReader {
@@ -27,6 +28,23 @@ export interface PreStateReader {
   storage(address: AddressHex, slot: bigint): bigint;
   code(codeHash: Hex): Uint8Array | undefined;
   blockHash(number: bigint): Hex | undefined;
+}
+
+/**
+ * The pre-state account `handle` as an ACCOUNT value (values.ts): its words are the value's,
+ * with the EXISTS flag; zeros (no account) for NO_ACCOUNT.
+ */
+export function readAccountValue(base: PreStateReader, handle: number, out: Uint32Array): void {
+  if (handle === NO_ACCOUNT) out.fill(0);
+  else {
+    base.readAccount(handle, out, 0);
+    out[FLAGS_WORD] = ACCOUNT_EXISTS;
+  }
+}
+
+/** The pre-state code hash of `handle` (the empty code's for NO_ACCOUNT). */
+export function codeHashOfHandle(base: PreStateReader, handle: number): Hex {
+  return handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle);
 }
 
 /** A PreStateReader over any Storage, remembering every answer (one reader per thread and run). */

@@ -11,10 +11,10 @@ import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountChange, type StateChanges } from "../state/types.ts";
 import { REASONS_ALONE, checkBlockBlobGas, checkBlockGasAvailable } from "../chain/validity.ts";
 import type { CodeStore } from "./code-store.ts";
-import type { PreStateReader } from "./pre-state.ts";
+import { codeHashOfHandle, readAccountValue, type PreStateReader } from "./pre-state.ts";
 import type { TxDetails, WorkerReport } from "./protocol.ts";
 import { HAS_DETAILS, STATUS_SUCCESS, type TxResults } from "./results.ts";
-import { ACCOUNT_EXISTS, CODE_DELETED_WORD, FLAGS_WORD, NONCE_WORD, accountExists, decodeCodeHash } from "./values.ts";
+import { CODE_DELETED_WORD, NONCE_WORD, accountExists, decodeCodeHash } from "./values.ts";
 
 export function finalDetails(reports: WorkerReport[], results: TxResults, scheduler: Scheduler, txCount: number): (TxDetails | undefined)[] {
   for (let i = 0; i < txCount; i++) {
@@ -156,30 +156,24 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
     const full = status === ReadStatus.VALUE;
     const handle = full && e.codeHash !== undefined ? NO_ACCOUNT : base.accountHandleAt(address, key, KEY_ADDRESS);
     if (full) words.set(result.value);
-    else baseAccountWords(base, handle, words, result);
+    else {
+      // The pre-state's account with the final credits on top.
+      readAccountValue(base, handle, words);
+      if (result.deltaCount > 0) applyDelta(words, result.delta, result.deltaFlags);
+    }
     changes.set(address, accountChange(base, codes, handle, words, e));
   }
   for (const [address, e] of extras) {
     const handle = base.accountHandle(address);
-    baseAccountWords(base, handle, words, undefined);
+    readAccountValue(base, handle, words);
     changes.set(address, accountChange(base, codes, handle, words, e));
   }
   return changes;
 }
 
-/** The pre-state's account (zeros when absent) into `words`, with the final credits on top. */
-function baseAccountWords(base: PreStateReader, handle: number, words: Uint32Array, credits: ReadResult | undefined): void {
-  if (handle === NO_ACCOUNT) words.fill(0);
-  else {
-    base.readAccount(handle, words, 0);
-    words[FLAGS_WORD] = ACCOUNT_EXISTS;
-  }
-  if (credits !== undefined && credits.deltaCount > 0) applyDelta(words, credits.delta, credits.deltaFlags);
-}
-
 /** One account's change from its final ACCOUNT words and its other final locations. */
 function accountChange(base: PreStateReader, codes: CodeStore, handle: number, words: Uint32Array, e: SettledExtras): AccountChange {
-  const codeHash = e.codeHash ?? (handle === NO_ACCOUNT ? EMPTY_CODE_HASH : base.codeHashOf(handle));
+  const codeHash = e.codeHash ?? codeHashOfHandle(base, handle);
   let code: Uint8Array | undefined;
   // As the sequential block state: code a self-destruct removed is no code change to report.
   if (e.codeHash !== undefined && !e.codeDeleted) {
