@@ -260,6 +260,40 @@ describe("the runtime's helper threads yield to the executors", () => {
     expect(r.main).not.toBe(19);
   });
 
+  test.if(isLinux)("a thread that names itself after it was first listed is still found", () => {
+    // A new thread carries its creator's name until it names itself: here a Worker thread is
+    // listed, then renames itself to a helper's name (through /proc/thread-self/comm) and is
+    // listed again. A listing that kept the first name would never find it.
+    const renameProbe = `
+      import { runtimeHelperThreads } from ${JSON.stringify(join(repoRoot, "src/native/runtime-threads.ts"))};
+      const worker = new Worker(URL.createObjectURL(new Blob([\`
+        import { readlinkSync, writeFileSync } from "node:fs";
+        self.onmessage = (event) => {
+          writeFileSync("/proc/thread-self/comm", "JSCWarmUp");
+          postMessage("renamed");
+        };
+        postMessage(Number(readlinkSync("/proc/thread-self").split("/").pop()));
+      \`], { type: "text/javascript" })));
+      const next = () => new Promise((resolve) => (worker.onmessage = (event) => resolve(event.data)));
+      const tid = await next();
+      const listedBefore = runtimeHelperThreads().includes(tid);
+      worker.postMessage("rename");
+      await next();
+      const listedAfter = runtimeHelperThreads().includes(tid);
+      worker.terminate();
+      console.log(JSON.stringify({ tid, listedBefore, listedAfter }));
+    `;
+    const file = join(mkdtempSync(join(tmpdir(), "pevm-threads-")), "rename.ts");
+    writeFileSync(file, renameProbe);
+    const child = Bun.spawnSync([process.execPath, file], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+    expect(child.stderr.toString()).toBe("");
+    expect(child.exitCode).toBe(0);
+    const r = JSON.parse(child.stdout.toString()) as { tid: number; listedBefore: boolean; listedAfter: boolean };
+    expect(r.tid).toBeGreaterThan(0);
+    expect(r.listedBefore).toBe(false);
+    expect(r.listedAfter).toBe(true);
+  });
+
   test.if(isLinux)("PEVM_YIELD_RUNTIME_THREADS=0 leaves them as they are", () => {
     const r = run({ PEVM_YIELD_RUNTIME_THREADS: "0" });
     expect(r.names.length).toBeGreaterThan(0);

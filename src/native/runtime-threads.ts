@@ -22,8 +22,14 @@ function disabledByEnv(): boolean {
   return flag === "0" || flag === "false";
 }
 
-/** Thread ids already looked at: their names, so a run reads only new threads' names. */
-const namesByTid = new Map<number, string>();
+/**
+ * Thread ids already looked at: their names, so a run reads only new threads' names. A new
+ * thread carries its creator's name until it names itself (seen: a "bun" thread became
+ * "JSCWarmUp" 4 ms after it appeared), so a name is re-read until the thread has been known
+ * for NAME_SETTLE_MS; only then is it taken as final.
+ */
+const namesByTid = new Map<number, { name: string; firstSeenMs: number }>();
+const NAME_SETTLE_MS = 1000;
 /** Helper threads put at the background priority. */
 const lowered = new Set<number>();
 
@@ -44,18 +50,21 @@ export function runtimeHelperThreads(): number[] {
     }
   }
   const helpers: number[] = [];
+  const now = performance.now();
   for (const entry of tids) {
     const tid = Number(entry);
-    let name = namesByTid.get(tid);
-    if (name === undefined) {
+    let known = namesByTid.get(tid);
+    if (known === undefined || now - known.firstSeenMs < NAME_SETTLE_MS) {
+      let name: string;
       try {
         name = readFileSync(`/proc/self/task/${entry}/comm`, "utf8").trim();
       } catch {
         continue; // the thread ended between the listing and the read
       }
-      namesByTid.set(tid, name);
+      known = { name, firstSeenMs: known?.firstSeenMs ?? now };
+      namesByTid.set(tid, known);
     }
-    if (HELPER_THREAD_NAMES.has(name)) helpers.push(tid);
+    if (HELPER_THREAD_NAMES.has(known.name)) helpers.push(tid);
   }
   return helpers;
 }
