@@ -23,6 +23,7 @@ import { TxResults } from "./results.ts";
 import { runBlockJob, type CallerShare } from "./run-job.ts";
 import { yieldRuntimeThreads } from "../native/runtime-threads.ts";
 import { finalDetails, settleReceipts, settleState } from "./settle.ts";
+import { SettleRows, chunksOf, handleByAddress, handleByWords, type HandleOf } from "./settle-rows.ts";
 
 /** How parallel the block really was. */
 export interface ParallelStats extends SchedulerStats {
@@ -42,6 +43,9 @@ export interface ParallelStats extends SchedulerStats {
   settleMs: number;
   /** Of runMs or settleMs: ms building the final state from the multi-version memory (settleState). */
   stateSettleMs: number;
+  /** Chunks of the settle's account rows (settle-rows.ts) the workers filled, of all the block's. */
+  settleChunksByWorkers: number;
+  settleChunks: number;
   /** How often the block was run again with grown shared arenas (the growth stays for later blocks). */
   arenaGrowths: number;
   /** Accounts whose locations made transactions wait or fail validation, most first. */
@@ -95,6 +99,8 @@ export class ParallelEngine {
   /** Grows when a block overflowed the multi-version memory's arenas. */
   private growthFactor: number;
   private results = TxResults.create(1024);
+  /** The settle's account rows (settle-rows.ts), for as many locations as the multi-version memory holds. */
+  private settleRows: SettleRows | undefined;
 
   /** The calling thread's own VM per fork (createForkVm): one per engine, so two engines' shares never share one. */
   private readonly callerVms = new Map<number, Promise<ForkVm>>();
@@ -163,12 +169,15 @@ export class ParallelEngine {
     let server: PreStateServer | undefined;
     // The calling thread's share, when it executes (see the class comment).
     let caller: CallerShare | undefined;
+    // How the calling thread's settle resolves an account to its pre-state handle.
+    let handleOf: (reader: PreStateReader, known: readonly (AddressHex | undefined)[]) => HandleOf = handleByAddress;
     // The Storage as the calling thread reads it directly (one executor, not a MemoryStorage).
     let direct: ErrorRecordingStorage | undefined;
     if (base instanceof MemoryStorage) {
       const shared = shareStorage(base);
       preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
       settleReader = shared.storage;
+      handleOf = handleByWords;
       const storageOnly = shared.storageOnlySet;
       caller = { vm: this.callerVm(fork), preState: { reader: shared.storage, isStorageOnly: (address) => storageOnly.has(address) } };
     } else if (this.pool === undefined) {
@@ -186,6 +195,7 @@ export class ParallelEngine {
     const encoded = shareBlock(block);
     const mv = this.memoryFor(txCount);
     const statics = staticLocations(block, encoded, mv.locations);
+    const settleRows = this.settleRowsFor(mv);
     const scheduler = this.schedulerFor(txCount);
     this.codes.reset();
     if (this.results.capacity < txCount) this.results = TxResults.create(txCount);
@@ -202,6 +212,8 @@ export class ParallelEngine {
       scheduler: scheduler.descriptor(),
       codes: this.codes.buffer,
       results: this.results.buffer,
+      // Workers resolve pre-state handles the calling thread can use only in shared memory.
+      settleRows: preState.kind === "shared" ? settleRows.buffer : undefined,
       profileDir: process.env.PEVM_PROFILE_WORKERS || undefined,
       injectDelayMicros: options.injectDelayMicros,
       injectThrowAtTx: options.injectThrowAtTx,
@@ -216,7 +228,12 @@ export class ParallelEngine {
     let stateSettleMs = 0;
     const settleFinalState = (): StateChanges => {
       const t0 = performance.now();
-      const changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork));
+      const knownAddresses = statics?.addresses ?? [];
+      const changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork), {
+        knownAddresses,
+        sharedRows: job.settleRows === undefined ? undefined : settleRows,
+        handleOf: handleOf(settleReader, knownAddresses),
+      });
       stateSettleMs = performance.now() - t0;
       return changes;
     };
@@ -264,6 +281,8 @@ export class ParallelEngine {
       runMs: settleStarted - runStarted,
       settleMs: 0,
       stateSettleMs: 0,
+      settleChunksByWorkers: 0,
+      settleChunks: chunksOf(mv),
       arenaGrowths: options.capacityRetries ?? 0,
       conflicts: [],
       runtimeThreadsYielded,
@@ -272,6 +291,7 @@ export class ParallelEngine {
     for (const r of reports) {
       stats.executeMs += r.executeMs;
       stats.workerMs += r.runMs;
+      stats.settleChunksByWorkers += r.settleChunks;
       for (const c of r.conflicts) conflicts.set(c.address, (conflicts.get(c.address) ?? 0) + c.count);
     }
     stats.conflicts = [...conflicts].sort((a, b) => b[1] - a[1]).map(([address, count]) => ({ address, count }));
@@ -355,6 +375,14 @@ export class ParallelEngine {
       mv.reset(txCount);
     }
     return this.mv!;
+  }
+
+  private settleRowsFor(mv: MultiVersionMemory): SettleRows {
+    if (this.settleRows === undefined || this.settleRows.idCapacity < mv.capacities.locationCapacity) {
+      this.settleRows = SettleRows.create(mv.capacities.locationCapacity);
+    }
+    this.settleRows.reset();
+    return this.settleRows;
   }
 
   private schedulerFor(txCount: number): Scheduler {

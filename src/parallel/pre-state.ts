@@ -24,6 +24,9 @@ export interface PreStateReader {
   /** Balance (8 words) then nonce (2 words), in the shared word order, into out[offset..]. */
   readAccount(handle: number, out: Uint32Array, offset: number): void;
   codeHashOf(handle: number): Hex;
+  /** A small integer naming the code of account `handle` (not NO_ACCOUNT), for codeHashOfRef: cheap to keep in a row. */
+  codeRefOf(handle: number): number;
+  codeHashOfRef(ref: number): Hex;
   account(address: AddressHex): AccountInfo | undefined;
   storage(address: AddressHex, slot: bigint): bigint;
   code(codeHash: Hex): Uint8Array | undefined;
@@ -80,6 +83,14 @@ export class StorageReader implements PreStateReader {
 
   codeHashOf(handle: number): Hex {
     return this.infos[handle]!.codeHash;
+  }
+
+  codeRefOf(handle: number): number {
+    return handle;
+  }
+
+  codeHashOfRef(ref: number): Hex {
+    return this.infos[ref]!.codeHash;
   }
 
   account(address: AddressHex): AccountInfo | undefined {

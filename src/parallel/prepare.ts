@@ -36,6 +36,11 @@ export interface StaticLocations {
    * ACCOUNT, recipient CODE (-1 for a creation), then the beneficiary's ACCOUNT at the end.
    */
   ids: SharedArrayBuffer;
+  /**
+   * For the calling thread's settle: each static ACCOUNT location's address as the block
+   * spells it (lowercase), by location id, so that it is not rebuilt from the key's words.
+   */
+  addresses: (AddressHex | undefined)[];
 }
 
 export const STATIC_IDS_PER_TX = 4;
@@ -54,16 +59,22 @@ export function staticLocations(block: Block, shared: SharedBlock, table: Locati
   }
   const txs = block.transactions;
   const ids = new Int32Array(new SharedArrayBuffer(4 * (txs.length * STATIC_IDS_PER_TX + 1)));
+  const addresses: (AddressHex | undefined)[] = [];
+  const account = (address: AddressHex): number => {
+    const id = table.idOfHex(LocationKind.ACCOUNT, address);
+    addresses[id] = address;
+    return id;
+  };
   for (let i = 0; i < txs.length; i++) {
     const tx = txs[i]!;
     const at = i * STATIC_IDS_PER_TX;
-    ids[at] = table.idOfHex(LocationKind.ACCOUNT, tx.from);
+    ids[at] = account(tx.from);
     ids[at + 1] = table.idOfHex(LocationKind.CODE, tx.from);
-    ids[at + 2] = tx.to === undefined ? -1 : table.idOfHex(LocationKind.ACCOUNT, tx.to);
+    ids[at + 2] = tx.to === undefined ? -1 : account(tx.to);
     ids[at + 3] = tx.to === undefined ? -1 : table.idOfHex(LocationKind.CODE, tx.to);
   }
-  ids[txs.length * STATIC_IDS_PER_TX] = table.idOfHex(LocationKind.ACCOUNT, block.header.coinbase);
-  known = { snapshot: table.snapshot(), ids: ids.buffer as SharedArrayBuffer };
+  ids[txs.length * STATIC_IDS_PER_TX] = account(block.header.coinbase);
+  known = { snapshot: table.snapshot(), ids: ids.buffer as SharedArrayBuffer, addresses };
   shared.staticLocations.set(key, known);
   return known;
 }

@@ -37,6 +37,12 @@ export interface BlockJob {
   codes: SharedArrayBuffer;
   /** Per-transaction results (layout: results.ts). */
   results: SharedArrayBuffer;
+  /**
+   * The accounts' rows of the final-state settle (layout: settle-rows.ts), which a worker
+   * fills once the run is done. Absent when the pre-state is not in shared memory (a worker's
+   * account handles would not be the calling thread's).
+   */
+  settleRows?: SharedArrayBuffer;
   /** Write a JSC sampling profile of this worker's run to this directory (PEVM_PROFILE_WORKERS). */
   profileDir?: string;
   /** Test hooks: random delays (µs, up to) and a transaction whose execution throws. */
@@ -95,6 +101,8 @@ export interface WorkerReport {
   /** Milliseconds inside executeTransaction (the EVM and our processing) vs. the whole run. */
   executeMs: number;
   runMs: number;
+  /** Chunks of the settle's account rows this worker filled after the run (settle-rows.ts). */
+  settleChunks: number;
 }
 
 /** Halt codes (the scheduler's HALT_WORKER_ERROR = 1 is taken): why a worker stopped the block. */

@@ -10,7 +10,8 @@ import type { AddressHex } from "../chain/types.ts";
 import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type WorkerReport } from "./protocol.ts";
 import { TxResults } from "./results.ts";
 import { NeedsSequentialFallback } from "./writes.ts";
-import { HALT_WORKER_ERROR, Scheduler } from "../scheduler/index.ts";
+import { HALT_NONE, HALT_WORKER_ERROR, Scheduler } from "../scheduler/index.ts";
+import { RowFiller, SettleRows, handleByWords } from "./settle-rows.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
 import { environmentFor } from "../vm/block.ts";
 import { forkVm, type ForkVm } from "../vm/evm.ts";
@@ -62,7 +63,7 @@ export async function runBlockJob(job: BlockJob, workerIndex: number, caller?: C
   const vm = await (caller?.vm ?? forkVm(job.fork));
   const env = environmentFor({ header: block.header, transactions: [], uncles: [], withdrawals: undefined }, job.fork);
   const executor = new EvmTxExecutor(job, vm, env, block, mv, codes, reader, isStorageOnly, new TxResults(job.results));
-  const report: WorkerReport = { details: [], conflicts: [], stats: scheduler.stats(), executeMs: 0, runMs: 0 };
+  const report: WorkerReport = { details: [], conflicts: [], stats: scheduler.stats(), executeMs: 0, runMs: 0, settleChunks: 0 };
   const loop = () =>
     runWorkerLoop(scheduler, executor, {
       parkAsync: caller !== undefined,
@@ -78,6 +79,10 @@ export async function runBlockJob(job: BlockJob, workerIndex: number, caller?: C
       report.fallback = error.message;
       report.fallbackTx = error.txIndex;
     } else if ((report.capacity = capacityOf(error)) === undefined) throw error;
+  }
+  // The block is done: help the calling thread settle it (the calling thread fills its own rows).
+  if (job.settleRows !== undefined && caller === undefined && scheduler.isDone() && scheduler.haltCode() === HALT_NONE) {
+    report.settleChunks = new SettleRows(job.settleRows).fillWhileUnclaimed(new RowFiller(mv, reader, handleByWords(reader)));
   }
   report.details = [...executor.details.values()];
   report.conflicts = executor.conflicts();

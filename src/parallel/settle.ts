@@ -4,13 +4,13 @@ import { InvalidTransactionError } from "../chain/errors.ts";
 import type { Fork } from "../chain/forks.ts";
 import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
-import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, ReadResult, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
+import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, ReadResult, ReadStatus, VALUE_WORDS, type MultiVersionMemory } from "../mv/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import { wordsToAddress, wordsToBigInt } from "../shm/words.ts";
-import { NO_ACCOUNT } from "../state/shared-storage.ts";
 import { EMPTY_CODE_HASH, type AccountChange, type StateChanges } from "../state/types.ts";
 import { REASONS_ALONE, checkBlockBlobGas, checkBlockGasAvailable } from "../chain/validity.ts";
 import type { CodeStore } from "./code-store.ts";
+import { AccountRows, NO_CODE_REF, ROW_CODE_REF, ROW_VALUE, ROW_WRITTEN, RowFiller, type HandleOf, type SettleRows } from "./settle-rows.ts";
 import { codeHashOfHandle, readAccountValue, type PreStateReader } from "./pre-state.ts";
 import type { TxDetails, WorkerReport } from "./protocol.ts";
 import { HAS_DETAILS, STATUS_SUCCESS, type TxResults } from "./results.ts";
@@ -91,6 +91,16 @@ interface SettledExtras {
 
 const NO_EXTRAS: SettledExtras = {};
 
+/** Where the settle finds what it needs besides the multi-version memory (engine.ts). */
+export interface SettleInputs {
+  /** ACCOUNT locations' addresses known as strings, by location id (prepare.ts, StaticLocations). */
+  knownAddresses: readonly (AddressHex | undefined)[];
+  /** The accounts' rows the workers fill (settle-rows.ts), when they can resolve pre-state handles. */
+  sharedRows: SettleRows | undefined;
+  /** How this thread resolves an account location to its pre-state handle. */
+  handleOf: HandleOf;
+}
+
 /**
  * The final value of every location some transaction wrote, as per-account changes. Each
  * written location is walked once, and values go from shared words to bigints once (credits
@@ -99,11 +109,12 @@ const NO_EXTRAS: SettledExtras = {};
  * Two passes, because an account's change needs its code (whether it exists depends on it):
  * first the CODE, WIPE and STORAGE locations, grouped by address; then the ACCOUNT locations,
  * each of which is its address's only one, so that a block of plain transfers (nothing but
- * ACCOUNT locations) builds each change straight from the location's words: no grouping map,
- * no copy of the value, and the pre-state's account found by the key's words, not by its hex.
- * Addresses with extras but no ACCOUNT write come last.
+ * ACCOUNT locations) builds each change straight from its row: no grouping map, and the
+ * pre-state's account found by the key's words, not by its hex. The rows (final words merged
+ * with the pre-state) are filled by the workers ahead of this thread where they can
+ * (settle-rows.ts). Addresses with extras but no ACCOUNT write come last.
  */
-export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes: CodeStore, wipesPossible: boolean): StateChanges {
+export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes: CodeStore, wipesPossible: boolean, inputs: SettleInputs): StateChanges {
   const result = new ReadResult();
   const locations = mv.locations;
   const count = locations.count;
@@ -139,12 +150,14 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
 
   const changes: StateChanges = new Map();
   const words = new Uint32Array(VALUE_WORDS);
+  const rows = new AccountRows(inputs.sharedRows, new RowFiller(mv, base, inputs.handleOf));
+  const knownAddresses = inputs.knownAddresses;
   for (let i = 0; i < accounts; i++) {
     const id = accountIds[i]!;
-    const status = mv.finalValue(id, result);
-    if (status === ReadStatus.BASE && result.deltaCount === 0) continue;
-    locations.keyWordsOf(id, key);
-    const address = wordsToAddress(key, KEY_ADDRESS);
+    const at = rows.rowOf(id);
+    const values = rows.values;
+    if (values[at] !== ROW_WRITTEN) continue;
+    const address = knownAddresses[id] ?? wordsToAddress(locations.keyWordsOf(id, key), KEY_ADDRESS);
     let e = NO_EXTRAS;
     if (extras.size > 0) {
       const found = extras.get(address);
@@ -153,27 +166,21 @@ export function settleState(mv: MultiVersionMemory, base: PreStateReader, codes:
         extras.delete(address);
       }
     }
-    const full = status === ReadStatus.VALUE;
-    const handle = full && e.codeHash !== undefined ? NO_ACCOUNT : base.accountHandleAt(address, key, KEY_ADDRESS);
-    if (full) words.set(result.value);
-    else {
-      // The pre-state's account with the final credits on top.
-      readAccountValue(base, handle, words);
-      if (result.deltaCount > 0) applyDelta(words, result.delta, result.deltaFlags);
-    }
-    changes.set(address, accountChange(base, codes, handle, words, e));
+    for (let w = 0; w < VALUE_WORDS; w++) words[w] = values[at + ROW_VALUE + w]!;
+    const codeRef = values[at + ROW_CODE_REF]! | 0;
+    const codeHash = e.codeHash ?? (codeRef === NO_CODE_REF ? EMPTY_CODE_HASH : base.codeHashOfRef(codeRef));
+    changes.set(address, accountChange(base, codes, codeHash, words, e));
   }
   for (const [address, e] of extras) {
     const handle = base.accountHandle(address);
     readAccountValue(base, handle, words);
-    changes.set(address, accountChange(base, codes, handle, words, e));
+    changes.set(address, accountChange(base, codes, e.codeHash ?? codeHashOfHandle(base, handle), words, e));
   }
   return changes;
 }
 
-/** One account's change from its final ACCOUNT words and its other final locations. */
-function accountChange(base: PreStateReader, codes: CodeStore, handle: number, words: Uint32Array, e: SettledExtras): AccountChange {
-  const codeHash = e.codeHash ?? codeHashOfHandle(base, handle);
+/** One account's change from its final ACCOUNT words, its final code hash and its other final locations. */
+function accountChange(base: PreStateReader, codes: CodeStore, codeHash: Hex, words: Uint32Array, e: SettledExtras): AccountChange {
   let code: Uint8Array | undefined;
   // As the sequential block state: code a self-destruct removed is no code change to report.
   if (e.codeHash !== undefined && !e.codeDeleted) {

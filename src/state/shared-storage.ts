@@ -201,6 +201,15 @@ export class SharedStorage implements Storage {
     return this.codeHashAt(this.words[this.accountTable + handle * ACCOUNT_WORDS + A_STATE] - 1);
   }
 
+  /** The code's index in the code table (the same on every thread). */
+  codeRefOf(handle: number): number {
+    return this.words[this.accountTable + handle * ACCOUNT_WORDS + A_STATE] - 1;
+  }
+
+  codeHashOfRef(ref: number): Hex {
+    return this.codeHashAt(ref);
+  }
+
   codeOf(handle: number): Uint8Array | undefined {
     return this.codeAt(this.words[this.accountTable + handle * ACCOUNT_WORDS + A_STATE] - 1);
   }
