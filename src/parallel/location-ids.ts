@@ -1,5 +1,6 @@
 import type { AddressHex } from "../chain/types.ts";
-import { LocationKind, type LocationTable } from "../mv/index.ts";
+import { KEY_ADDRESS, KEY_WORDS, LocationKind, type LocationTable } from "../mv/index.ts";
+import type { PreStateReader } from "./pre-state.ts";
 
 /** The location ids of one address, filled in as they are first asked for. */
 interface AddressIds {
@@ -8,7 +9,11 @@ interface AddressIds {
   code: number;
   wipe: number;
   slots: Map<bigint, number> | undefined;
+  /** The pre-state's handle of the account (UNKNOWN_HANDLE until asked for). */
+  handle: number;
 }
+
+const UNKNOWN_HANDLE = -2;
 
 const RECENT = 4;
 
@@ -25,6 +30,7 @@ export class LocationIds {
   private readonly byAddress = new Map<AddressHex, AddressIds>();
   private readonly recent: (AddressIds | undefined)[] = new Array(RECENT).fill(undefined);
   private nextRecent = 0;
+  private readonly key = new Uint32Array(KEY_WORDS);
 
   constructor(readonly table: LocationTable) {}
 
@@ -38,6 +44,20 @@ export class LocationIds {
     const ids = this.idsOf(address);
     if (ids.code < 0) ids.code = this.table.idOfHex(LocationKind.CODE, address);
     return ids.code;
+  }
+
+  /**
+   * The pre-state's handle of the address, found by its ACCOUNT key's words (no hex parsed,
+   * no per-thread map of every address the block touches, as the reader's own lookup by
+   * address keeps) and memoised with the address's ids.
+   */
+  preStateHandle(address: AddressHex, base: PreStateReader): number {
+    const ids = this.idsOf(address);
+    if (ids.handle === UNKNOWN_HANDLE) {
+      if (ids.account < 0) ids.account = this.table.idOfHex(LocationKind.ACCOUNT, address);
+      ids.handle = base.accountHandleAt(address, this.table.keyWordsOf(ids.account, this.key), KEY_ADDRESS);
+    }
+    return ids.handle;
   }
 
   wipe(address: AddressHex): number {
@@ -67,7 +87,7 @@ export class LocationIds {
    */
   hint(address: AddressHex, account: number, code: number): void {
     const recent = this.recentIds(address);
-    const ids = recent ?? this.byAddress.get(address) ?? { address, account: -1, code: -1, wipe: -1, slots: undefined };
+    const ids = recent ?? this.byAddress.get(address) ?? { address, account: -1, code: -1, wipe: -1, slots: undefined, handle: UNKNOWN_HANDLE };
     if (ids.account < 0) ids.account = account;
     if (ids.code < 0 && code >= 0) ids.code = code;
     if (recent === undefined) this.pushRecent(ids);
@@ -92,7 +112,7 @@ export class LocationIds {
     if (recent !== undefined) return recent;
     let ids = this.byAddress.get(address);
     if (ids === undefined) {
-      ids = { address, account: -1, code: -1, wipe: -1, slots: undefined };
+      ids = { address, account: -1, code: -1, wipe: -1, slots: undefined, handle: UNKNOWN_HANDLE };
       this.byAddress.set(address, ids);
     }
     this.pushRecent(ids);

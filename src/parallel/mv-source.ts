@@ -1,7 +1,7 @@
 import type { AddressHex, Hex } from "../chain/types.ts";
 import { DELTA_WORDS, ReadResult, ReadSet, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
 import { wordsToBigInt } from "../shm/words.ts";
-import { EMPTY_CODE_HASH, type AccountInfo } from "../state/types.ts";
+import type { AccountInfo } from "../state/types.ts";
 import type { StateSource } from "../vm/source.ts";
 import type { CodeStore } from "./code-store.ts";
 import type { LocationIds } from "./location-ids.ts";
@@ -56,7 +56,7 @@ export class MvStateSource implements StateSource {
 
   codeHash(address: AddressHex): Hex {
     if (this.read(this.ids.code(address)) === ReadStatus.VALUE) return decodeCodeHash(this.result.value);
-    return this.base.account(address)?.codeHash ?? EMPTY_CODE_HASH;
+    return codeHashOfHandle(this.base, this.ids.preStateHandle(address, this.base));
   }
 
   account(address: AddressHex): AccountInfo | undefined {
@@ -78,7 +78,7 @@ export class MvStateSource implements StateSource {
 
     if (!fromMv || codeHash === undefined) {
       // The pre-state's account entry is in the value layout (values.ts): its words are the value.
-      const handle = this.base.accountHandle(address);
+      const handle = this.ids.preStateHandle(address, this.base);
       codeHash ??= codeHashOfHandle(this.base, handle);
       if (!fromMv) {
         readAccountValue(this.base, handle, words);
