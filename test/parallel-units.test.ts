@@ -22,6 +22,14 @@ import {
 } from "../src/parallel/values.ts";
 import { loadBlockDir } from "../src/state/corpus.ts";
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
+import { loadPreState, parseBlock } from "../src/index.ts";
+import type { MultiVersionMemory } from "../src/mv/index.ts";
+import { ParallelEngine } from "../src/parallel/engine.ts";
+import { shareStorage } from "../src/parallel/prepare.ts";
+import { settleState } from "../src/parallel/settle.ts";
+import { CHUNK_IDS, RowFiller, SettleRows, chunksOf, handleByWords } from "../src/parallel/settle-rows.ts";
+import { executeBlockSequential } from "../src/vm/block.ts";
+import { erc20Transfers, rawTransfers } from "./mock/index.ts";
 
 describe("values in the multi-version memory", () => {
   test("256-bit words round-trip at every width", () => {
@@ -213,4 +221,54 @@ describe("automatic choice", () => {
     expect(chooser.choose(target, 2).parallel).toBe(true);
     expect(chooser.choose(target, 2).reason).toContain("similar blocks ran");
   });
+});
+
+describe("settle rows shared out over the executors", () => {
+  // The calling thread's settle must give the same state whoever filled the rows: nobody,
+  // every chunk filled ahead of it, or a chunk claimed by a worker that never completed it
+  // (as one that died mid-chunk): that chunk is filled again, not waited for.
+  const cases = [
+    { name: "raw transfers", build: () => rawTransfers(3000) },
+    { name: "ERC-20 transfers (accounts with storage and code)", build: () => erc20Transfers(400) },
+  ];
+  for (const { name, build } of cases) {
+    test(name, async () => {
+      const mock = await build();
+      const block = parseBlock("<mock>", mock.block);
+      const storage = loadPreState("<mock>", mock.preState, mock.bytecodes, undefined);
+      await using engine = await ParallelEngine.start(2);
+      const run = await engine.execute(block, storage);
+      const sequential = await executeBlockSequential(block, storage);
+      expect(Bun.deepEquals(run.changes, sequential.changes)).toBe(true);
+      expect(run.stats.settleChunks).toBe(chunksOf((engine as unknown as { mv: MultiVersionMemory }).mv));
+      expect(run.stats.settleChunks).toBeGreaterThan(1);
+      expect(run.stats.settleChunksByWorkers).toBeGreaterThanOrEqual(0);
+      expect(run.stats.settleChunksByWorkers).toBeLessThanOrEqual(run.stats.settleChunks);
+
+      // The multi-version memory still holds the run's final values: settle it again by hand.
+      const internals = engine as unknown as { mv: MultiVersionMemory; codes: CodeStore };
+      const mv = internals.mv;
+      const reader = shareStorage(storage).storage;
+      const settle = (sharedRows: SettleRows | undefined) =>
+        settleState(mv, reader, internals.codes, false, { knownAddresses: [], sharedRows, handleOf: handleByWords(reader) });
+      const alone = settle(undefined);
+      expect(alone.size).toBeGreaterThan(0);
+      // Sequential changes also hold the beneficiary's reward etc.: every settled account agrees with them.
+      for (const [address, change] of alone) expect(Bun.deepEquals(change, sequential.changes.get(address))).toBe(true);
+
+      const rows = SettleRows.create(mv.capacities.locationCapacity);
+      rows.reset();
+      expect(Bun.deepEquals(settle(rows), alone)).toBe(true); // the calling thread claimed and filled every chunk
+      rows.reset();
+      const filled = rows.fillWhileUnclaimed(new RowFiller(mv, reader, handleByWords(reader)));
+      expect(filled).toBe(chunksOf(mv));
+      expect(Bun.deepEquals(settle(rows), alone)).toBe(true); // every chunk filled ahead
+
+      rows.reset();
+      expect(rows.claim(chunksOf(mv))).toBe(0); // chunk 0 claimed by a "worker" that never completes it
+      rows.values.fill(0xdeadbeef, rows.rowOf(0), rows.rowOf(CHUNK_IDS)); // half-written garbage
+      expect(Bun.deepEquals(settle(rows), alone)).toBe(true);
+      expect(rows.isComplete(0)).toBe(false);
+    });
+  }
 });
