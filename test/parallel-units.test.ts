@@ -27,7 +27,7 @@ import type { MultiVersionMemory } from "../src/mv/index.ts";
 import { ParallelEngine } from "../src/parallel/engine.ts";
 import { shareStorage } from "../src/parallel/prepare.ts";
 import { settleState } from "../src/parallel/settle.ts";
-import { CHUNK_IDS, RowFiller, SettleRows, chunksOf, handleByWords } from "../src/parallel/settle-rows.ts";
+import { CHUNK_IDS, RowFiller, SettleRows, accountHandleResolver, chunksOf } from "../src/parallel/settle-rows.ts";
 import { executeBlockSequential } from "../src/vm/block.ts";
 import { erc20Transfers, rawTransfers } from "./mock/index.ts";
 
@@ -250,7 +250,7 @@ describe("settle rows shared out over the executors", () => {
       const mv = internals.mv;
       const reader = shareStorage(storage).storage;
       const settle = (sharedRows: SettleRows | undefined) =>
-        settleState(mv, reader, internals.codes, false, { knownAddresses: [], sharedRows, handleOf: handleByWords(reader) });
+        settleState(mv, reader, internals.codes, false, { knownAddresses: [], sharedRows, handleOf: accountHandleResolver(reader) });
       const alone = settle(undefined);
       expect(alone.size).toBeGreaterThan(0);
       // Sequential changes also hold the beneficiary's reward etc.: every settled account agrees with them.
@@ -260,7 +260,7 @@ describe("settle rows shared out over the executors", () => {
       rows.reset();
       expect(Bun.deepEquals(settle(rows), alone)).toBe(true); // the calling thread claimed and filled every chunk
       rows.reset();
-      const filled = rows.fillWhileUnclaimed(new RowFiller(mv, reader, handleByWords(reader)));
+      const filled = rows.fillWhileUnclaimed(new RowFiller(mv, reader, accountHandleResolver(reader)));
       expect(filled).toBe(chunksOf(mv));
       expect(Bun.deepEquals(settle(rows), alone)).toBe(true); // every chunk filled ahead
 

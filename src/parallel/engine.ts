@@ -23,7 +23,7 @@ import { TxResults } from "./results.ts";
 import { runBlockJob, type CallerShare } from "./run-job.ts";
 import { yieldRuntimeThreads } from "../native/runtime-threads.ts";
 import { finalDetails, settleReceipts, settleState } from "./settle.ts";
-import { SettleRows, chunksOf, handleByAddress, handleByWords, type HandleOf } from "./settle-rows.ts";
+import { SettleRows, accountHandleResolver, chunksOf } from "./settle-rows.ts";
 
 /** How parallel the block really was. */
 export interface ParallelStats extends SchedulerStats {
@@ -169,15 +169,12 @@ export class ParallelEngine {
     let server: PreStateServer | undefined;
     // The calling thread's share, when it executes (see the class comment).
     let caller: CallerShare | undefined;
-    // How the calling thread's settle resolves an account to its pre-state handle.
-    let handleOf: (reader: PreStateReader, known: readonly (AddressHex | undefined)[]) => HandleOf = handleByAddress;
     // The Storage as the calling thread reads it directly (one executor, not a MemoryStorage).
     let direct: ErrorRecordingStorage | undefined;
     if (base instanceof MemoryStorage) {
       const shared = shareStorage(base);
       preState = { kind: "shared", storageId: shared.id, storage: shared.storage.descriptor(), storageOnlyAccounts: shared.storageOnly };
       settleReader = shared.storage;
-      handleOf = handleByWords;
       const storageOnly = shared.storageOnlySet;
       caller = { vm: this.callerVm(fork), preState: { reader: shared.storage, isStorageOnly: (address) => storageOnly.has(address) } };
     } else if (this.pool === undefined) {
@@ -232,7 +229,7 @@ export class ParallelEngine {
       const changes = settleState(mv, settleReader, this.codes, storageWipesPossible(fork), {
         knownAddresses,
         sharedRows: job.settleRows === undefined ? undefined : settleRows,
-        handleOf: handleOf(settleReader, knownAddresses),
+        handleOf: accountHandleResolver(settleReader, knownAddresses),
       });
       stateSettleMs = performance.now() - t0;
       return changes;

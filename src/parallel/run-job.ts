@@ -11,7 +11,7 @@ import { HALT_CAPACITY, HALT_FALLBACK, type BlockJob, type WorkerReport } from "
 import { TxResults } from "./results.ts";
 import { NeedsSequentialFallback } from "./writes.ts";
 import { HALT_NONE, HALT_WORKER_ERROR, Scheduler } from "../scheduler/index.ts";
-import { RowFiller, SettleRows, handleByWords } from "./settle-rows.ts";
+import { RowFiller, SettleRows, accountHandleResolver } from "./settle-rows.ts";
 import { SharedStorage } from "../state/shared-storage.ts";
 import { environmentFor } from "../vm/block.ts";
 import { forkVm, type ForkVm } from "../vm/evm.ts";
@@ -82,7 +82,7 @@ export async function runBlockJob(job: BlockJob, workerIndex: number, caller?: C
   }
   // The block is done: help the calling thread settle it (the calling thread fills its own rows).
   if (job.settleRows !== undefined && caller === undefined && scheduler.isDone() && scheduler.haltCode() === HALT_NONE) {
-    report.settleChunks = new SettleRows(job.settleRows).fillWhileUnclaimed(new RowFiller(mv, reader, handleByWords(reader)));
+    report.settleChunks = new SettleRows(job.settleRows).fillWhileUnclaimed(new RowFiller(mv, reader, accountHandleResolver(reader)));
   }
   report.details = [...executor.details.values()];
   report.conflicts = executor.conflicts();

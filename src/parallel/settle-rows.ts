@@ -8,7 +8,7 @@
 import { KEY_ADDRESS, KEY_WORDS, LocationKind, ReadResult, ReadStatus, VALUE_WORDS, applyDelta, type MultiVersionMemory } from "../mv/index.ts";
 import type { AddressHex } from "../chain/types.ts";
 import { wordsToAddress } from "../shm/words.ts";
-import { NO_ACCOUNT } from "../state/shared-storage.ts";
+import { NO_ACCOUNT, SharedStorage } from "../state/shared-storage.ts";
 import { readAccountValue, type PreStateReader } from "./pre-state.ts";
 
 /**
@@ -107,13 +107,14 @@ export function chunksOf(mv: MultiVersionMemory): number {
 /** Resolves an ACCOUNT location to its pre-state handle (key: the location's key words). */
 export type HandleOf = (id: number, key: Uint32Array) => number;
 
-/** The handle by the key's words alone: for a pre-state in shared memory, on any thread. */
-export function handleByWords(base: PreStateReader): HandleOf {
-  return (_id, key) => base.accountHandleAt(undefined as never, key, KEY_ADDRESS);
-}
-
-/** The handle by the address (words made into hex): for a pre-state read through a Storage, on the calling thread. */
-export function handleByAddress(base: PreStateReader, knownAddresses: readonly (AddressHex | undefined)[]): HandleOf {
+/**
+ * How a thread resolves account locations against `base`: a pre-state in shared memory by the
+ * key's words alone (its handles are the same on every thread); any other reader by the
+ * address, made into hex where `knownAddresses` does not have it (only the calling thread's
+ * reader answers for the Storage, so only it settles such a run).
+ */
+export function accountHandleResolver(base: PreStateReader, knownAddresses: readonly (AddressHex | undefined)[] = []): HandleOf {
+  if (base instanceof SharedStorage) return (_id, key) => base.findAccount(key, KEY_ADDRESS);
   return (id, key) => base.accountHandle(knownAddresses[id] ?? wordsToAddress(key, KEY_ADDRESS));
 }
 

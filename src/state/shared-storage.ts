@@ -198,7 +198,7 @@ export class SharedStorage implements Storage {
   }
 
   codeHashOf(handle: number): Hex {
-    return this.codeHashAt(this.words[this.accountTable + handle * ACCOUNT_WORDS + A_STATE] - 1);
+    return this.codeHashAt(this.codeRefOf(handle));
   }
 
   /** The code's index in the code table (the same on every thread). */
@@ -211,7 +211,7 @@ export class SharedStorage implements Storage {
   }
 
   codeOf(handle: number): Uint8Array | undefined {
-    return this.codeAt(this.words[this.accountTable + handle * ACCOUNT_WORDS + A_STATE] - 1);
+    return this.codeAt(this.codeRefOf(handle));
   }
 
   // ---- word level ----------------------------------------------------------------------
