@@ -39,11 +39,13 @@ for (let round = -1; round < rounds; round++) {
     (s.ms ??= []).push(ms);
     const stats = result.stats as ParallelStats | undefined;
     if (stats) for (const key of STATS) (s[key] ??= []).push(stats[key]);
+    // Each executor's ms per execution: contention between executors shows as a rise here.
+    for (const share of stats?.executors ?? []) (s[`${share.thread} ms/exec`] ??= []).push(share.executeMs / Math.max(1, share.executions));
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 for (const [mode, s] of Object.entries(samples)) {
-  console.log(`${mode.padEnd(12)} ${Object.entries(s).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join("  ")}`);
+  console.log(`${mode.padEnd(12)} ${Object.entries(s).map(([k, v]) => `${k} ${median(v).toFixed(k.endsWith("/exec") ? 3 : 1)}`).join("  ")}`);
 }
 const seq = median(samples.sequential!.ms!);
 console.log(`vs sequential: 1 executor ${(seq / median(samples["1 executor"]!.ms!)).toFixed(2)}x, 2 executors ${(seq / median(samples["2 executors"]!.ms!)).toFixed(2)}x`);

@@ -204,6 +204,12 @@ describe("engine lifetimes", () => {
       const result = await pevm.executeBlock(block, storage, { parallel: true });
       expect(result.mode.mode).toBe("parallel");
       expect(result.stats?.workers).toBe(2);
+      // Each executor's share, and together they are the run's counters.
+      const shares = result.stats!.executors;
+      expect(shares.map((s) => s.thread)).toEqual(["worker 0", "calling thread"]);
+      expect(shares.reduce((n, s) => n + s.executions, 0)).toBe(result.stats!.executions);
+      expect(shares.reduce((n, s) => n + s.validations, 0)).toBe(result.stats!.validations);
+      expect(shares.reduce((n, s) => n + s.executeMs, 0)).toBeCloseTo(result.stats!.executeMs, 6);
       // Linux: the runtime's JIT threads ran at background priority.
       if (process.platform === "linux" && process.env.PEVM_YIELD_RUNTIME_THREADS !== "0") {
         expect(result.stats!.runtimeThreadsYielded).toBeGreaterThanOrEqual(1);

@@ -52,6 +52,18 @@ export interface ParallelStats extends SchedulerStats {
   conflicts: ConflictCount[];
   /** The runtime's JIT and heap warm-up threads at background priority during the run (native/runtime-threads.ts). */
   runtimeThreadsYielded: number;
+  /** Each executor's own share: the pool's workers in order, then the calling thread when it executed. */
+  executors: ExecutorShare[];
+}
+
+/** One executor's part of a parallel run (its time per execution shows contention between executors). */
+export interface ExecutorShare {
+  /** "worker N" or "calling thread". */
+  thread: string;
+  executions: number;
+  validations: number;
+  executeMs: number;
+  runMs: number;
 }
 
 export interface ParallelOptions extends ExecuteOptions {
@@ -283,6 +295,13 @@ export class ParallelEngine {
       arenaGrowths: options.capacityRetries ?? 0,
       conflicts: [],
       runtimeThreadsYielded,
+      executors: reports.map((r, index) => ({
+        thread: index < (this.pool?.size ?? 0) ? `worker ${index}` : "calling thread",
+        executions: r.stats.executions,
+        validations: r.stats.validations,
+        executeMs: r.executeMs,
+        runMs: r.runMs,
+      })),
     };
     const conflicts = new Map<string, number>();
     for (const r of reports) {
