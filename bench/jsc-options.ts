@@ -20,6 +20,9 @@ export const CANDIDATES: Record<string, Record<string, string>> = {
   "one DFG and one FTL compiler thread": { BUN_JSC_numberOfDFGCompilerThreads: "1", BUN_JSC_numberOfFTLCompilerThreads: "1" },
   "heap starts at 256 MB (fewer collections)": { BUN_JSC_smallHeapSize: "268435456" },
   "heap at 256 MB and one DFG and one FTL thread": { BUN_JSC_smallHeapSize: "268435456", BUN_JSC_numberOfDFGCompilerThreads: "1", BUN_JSC_numberOfFTLCompilerThreads: "1" },
+  // FTL compiles cost 10-40 ms each, and a worker's VM is still compiling after 10 warm rounds
+  // of one block (BUN_JSC_reportCompileTimes=1): without FTL the code peaks lower but sooner.
+  "no FTL tier": { BUN_JSC_useFTLJIT: "0" },
 };
 
 const { values } = parseArgs({
