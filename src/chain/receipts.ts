@@ -18,9 +18,17 @@ export interface Receipt {
   gasUsed: bigint;
   cumulativeGasUsed: bigint;
   logs: Log[];
+  /** Without logs, the one shared NO_LOGS_BLOOM: never write into a receipt's bloom. */
   logsBloom: Uint8Array;
   contractAddress?: Hex;
 }
+
+/**
+ * The bloom of a receipt without logs (all zero), shared by every such receipt of both
+ * modes: a block of 47,620 plain transfers allocated 12 MB of blooms for nothing, and
+ * public results carry the bloom as hex anyway (execute.ts). Never written.
+ */
+export const NO_LOGS_BLOOM = new Uint8Array(256);
 
 /**
  * The bloom's bit indices of recent values, per thread: logs repeat their addresses and
@@ -62,6 +70,7 @@ function setBloomBit(bloom: Uint8Array, hashBits: number): void {
 }
 
 export function logsBloom(logs: Log[]): Uint8Array {
+  if (logs.length === 0) return NO_LOGS_BLOOM;
   const bloom = new Uint8Array(256);
   for (const log of logs) {
     addToBloom(bloom, log.address);

@@ -2,7 +2,7 @@
 // depend on earlier transactions, and the final value of every written location.
 import { InvalidTransactionError } from "../chain/errors.ts";
 import type { Fork } from "../chain/forks.ts";
-import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
+import { NO_LOGS_BLOOM, logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, ReadResult, ReadStatus, VALUE_WORDS, type MultiVersionMemory } from "../mv/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -38,7 +38,6 @@ export function finalDetails(reports: WorkerReport[], results: TxResults, schedu
 }
 
 const NO_LOGS: Log[] = [];
-const EMPTY_BLOOM = new Uint8Array(256);
 
 /** Receipts in block order, with the checks that depend on the transactions before (gas, blobs). */
 export function settleReceipts(block: Block, fork: Fork, results: TxResults, details: (TxDetails | undefined)[]) {
@@ -62,7 +61,7 @@ export function settleReceipts(block: Block, fork: Fork, results: TxResults, det
     blobGasUsed += txBlobGas;
     if (txBlobGas !== 0n) checkBlockBlobGas(fork, blobGasUsed, tx.index);
     const logs = d?.logs ?? NO_LOGS;
-    const receiptBloom = logs.length === 0 ? EMPTY_BLOOM : (d!.bloom ?? logsBloom(logs));
+    const receiptBloom = logs.length === 0 ? NO_LOGS_BLOOM : (d!.bloom ?? logsBloom(logs));
     if (logs.length > 0) orBloom(bloom, receiptBloom);
     receipts.push({
       type: tx.type,
@@ -70,7 +69,7 @@ export function settleReceipts(block: Block, fork: Fork, results: TxResults, det
       gasUsed: txGas,
       cumulativeGasUsed: gasUsed,
       logs: logs.length === 0 ? [] : logs,
-      logsBloom: logs.length === 0 ? new Uint8Array(256) : receiptBloom,
+      logsBloom: receiptBloom,
       contractAddress: d?.contractAddress,
     });
   }
