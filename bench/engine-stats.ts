@@ -4,16 +4,17 @@
  * engine's stats (run, state settle, time inside transactions summed over executors, ...).
  * A diagnostic for one block at a time; the benchmark of record is `bun run bench`.
  *
- *   bun bench/engine-stats.ts [--block raw|erc20|<corpus block number>] [--txs N] [--rounds R]
+ *   bun bench/engine-stats.ts [--block raw|erc20|<corpus block number>] [--txs N] [--rounds R] [--gc]
  */
 import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
 import { closeEngines, executeBlock, loadBlockDir, loadPreState, parseBlock, type ParallelStats, type PevmOptions } from "../src/index.ts";
 import { erc20Transfers, rawTransfers } from "../test/mock/index.ts";
+import { collectGarbage } from "./report/stats.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { block: { type: "string", default: "raw" }, txs: { type: "string" }, rounds: { type: "string", default: "6" } },
+  options: { block: { type: "string", default: "raw" }, txs: { type: "string" }, rounds: { type: "string", default: "6" }, gc: { type: "boolean", default: false } },
 });
 const rounds = Number(values.rounds);
 async function load() {
@@ -31,6 +32,8 @@ const samples: Record<string, Record<string, number[]>> = {};
 console.error(`block ${values.block}, ${block.transactions.length} txs, ${rounds} rounds, load ${loadavg()[0]!.toFixed(2)}`);
 for (let round = -1; round < rounds; round++) {
   for (const [mode, options] of Object.entries(modes)) {
+    // --gc: a full collection and a quiet moment before every run, as `bun run bench` measures.
+    if (values.gc) await collectGarbage();
     const started = performance.now();
     const result = await executeBlock(block, storage, options);
     const ms = performance.now() - started;
