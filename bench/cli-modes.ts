@@ -66,13 +66,15 @@ for (let round = 0; round < rounds; round++) {
 }
 const sequential = best.get("sequential")!;
 const heavy = new Set((await heaviestBlocks()).map(String));
-const summary: Record<string, { totalMs: number; speedup: number; heaviestSpeedup: number; blocksBelow095: string[]; slowest: string }> = {};
+const summary: Record<string, { totalMs: number; speedup: number; heaviestSpeedup: number; blocksBelow095: string[]; blocksBelow095InParallel: string[]; slowest: string }> = {};
 for (const [mode, rows] of best) {
   let total = 0;
   let seqTotal = 0;
   let heavyTotal = 0;
   let heavySeq = 0;
   const below: string[] = [];
+  /** Of `below`, the blocks this mode ran in parallel (the others ran sequentially: the sequential code, in this process). */
+  const belowInParallel: string[] = [];
   let slowest = { number: "", ratio: Infinity };
   for (const [number, row] of rows) {
     const seq = sequential.get(number)!.ms;
@@ -84,6 +86,7 @@ for (const [mode, rows] of best) {
     }
     const r = seq / row.ms;
     if (r < 0.95) below.push(`${number} (${r.toFixed(2)}x)`);
+    if (r < 0.95 && row.mode === "parallel") belowInParallel.push(`${number} (${r.toFixed(2)}x)`);
     if (r < slowest.ratio) slowest = { number, ratio: r };
   }
   summary[mode] = {
@@ -91,10 +94,11 @@ for (const [mode, rows] of best) {
     speedup: seqTotal / total,
     heaviestSpeedup: heavySeq / heavyTotal,
     blocksBelow095: below,
+    blocksBelow095InParallel: belowInParallel,
     slowest: `${slowest.number} (${slowest.ratio.toFixed(2)}x)`,
   };
   console.log(
-    `${mode.padEnd(10)} total ${total.toFixed(0).padStart(7)} ms  ${summary[mode].speedup.toFixed(2)}x  heaviest 15: ${summary[mode].heaviestSpeedup.toFixed(2)}x  below 0.95x: ${below.length}  slowest ${summary[mode].slowest}`,
+    `${mode.padEnd(10)} total ${total.toFixed(0).padStart(7)} ms  ${summary[mode].speedup.toFixed(2)}x  heaviest 15: ${summary[mode].heaviestSpeedup.toFixed(2)}x  below 0.95x: ${below.length} (${belowInParallel.length} run in parallel)  slowest ${summary[mode].slowest}`,
   );
 }
 const result = { date: new Date().toISOString(), loadAtStart, loadAtEnd: loadAverage(), rounds, summary, blocks: Object.fromEntries([...best].map(([m, rows]) => [m, Object.fromEntries(rows)])) };

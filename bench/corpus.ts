@@ -180,6 +180,12 @@ export interface CorpusTotals {
   parallelBelow095: number[];
   /** Blocks where the automatic choice was slower than 0.95x sequential. */
   autoBelow095: number[];
+  /**
+   * Of autoBelow095, those the automatic choice ran in parallel. The others ran the very code
+   * of the sequential column, so their ratio is run-to-run spread (or the process state that
+   * parallel runs of other blocks left), not a wrong choice.
+   */
+  autoBelow095InParallel: number[];
   /** Blocks the automatic choice ran sequentially, with its reason. */
   autoSequential: { number: number; reason: string }[];
   loadMs: number;
@@ -239,6 +245,7 @@ export function corpusTotals(blocks: CorpusBlockResult[], heaviest: number[] = [
     slowestAutoBlock: { number: slowestAuto?.number ?? 0, speedup: slowestAuto?.speedup.auto ?? Number.NaN },
     parallelBelow095: blocks.filter((b) => b.speedup.parallel < 0.95).map((b) => b.number),
     autoBelow095: blocks.filter((b) => b.speedup.auto < 0.95).map((b) => b.number),
+    autoBelow095InParallel: blocks.filter((b) => b.speedup.auto < 0.95 && b.modes.auto.mode.mode === "parallel").map((b) => b.number),
     autoSequential: blocks
       .filter((b) => b.modes.auto.mode.mode === "sequential")
       .map((b) => ({ number: b.number, reason: b.modes.auto.mode.reason ?? "forced" })),

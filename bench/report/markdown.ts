@@ -91,7 +91,8 @@ function corpusSection(corpus: CorpusReport): string {
     `- slowest parallel block: ${totals.slowestParallelBlock.number} at ${times(totals.slowestParallelBlock.speedup)}; ` +
       `below 0.95x: ${totals.parallelBelow095.length === 0 ? "none" : totals.parallelBelow095.join(", ")}`,
     `- slowest block under the automatic choice: ${totals.slowestAutoBlock.number} at ${times(totals.slowestAutoBlock.speedup)}; ` +
-      `below 0.95x: ${totals.autoBelow095.length === 0 ? "none" : totals.autoBelow095.join(", ")}`,
+      `below 0.95x: ${totals.autoBelow095.length === 0 ? "none" : totals.autoBelow095.join(", ")}` +
+      (totals.autoBelow095.length === 0 ? "" : ` (run in parallel: ${totals.autoBelow095InParallel.length === 0 ? "none" : totals.autoBelow095InParallel.join(", ")}; the rest ran the sequential code)`),
     `- auto ran sequentially: ${totals.autoSequential.length === 0 ? "none" : totals.autoSequential.map((a) => `${a.number} (${a.reason})`).join("; ")}`,
     `- engine fell back to sequential: ${totals.fallbacks.length === 0 ? "none" : totals.fallbacks.map((f) => `${f.number} (${f.reason})`).join("; ")}`,
     `- re-executions (sum of per-block medians, 2 workers): ${totals.reExecutions}`,
