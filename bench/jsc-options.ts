@@ -23,6 +23,9 @@ export const CANDIDATES: Record<string, Record<string, string>> = {
   // FTL compiles cost 10-40 ms each, and a worker's VM is still compiling after 10 warm rounds
   // of one block (BUN_JSC_reportCompileTimes=1): without FTL the code peaks lower but sooner.
   "no FTL tier": { BUN_JSC_useFTLJIT: "0" },
+  // Every tier-up threshold scaled: later (less compile work for lukewarm code) or sooner.
+  "JIT thresholds x2": { BUN_JSC_jitPolicyScale: "2" },
+  "JIT thresholds x0.5": { BUN_JSC_jitPolicyScale: "0.5" },
 };
 
 const { values } = parseArgs({
