@@ -85,8 +85,11 @@ for (const [mode, rows] of best) {
       heavySeq += seq;
     }
     const r = seq / row.ms;
-    if (r < 0.95) below.push(`${number} (${r.toFixed(2)}x)`);
-    if (r < 0.95 && row.mode === "parallel") belowInParallel.push(`${number} (${r.toFixed(2)}x)`);
+    if (r < 0.95) {
+      const label = `${number} (${r.toFixed(2)}x)`;
+      below.push(label);
+      if (row.mode === "parallel") belowInParallel.push(label);
+    }
     if (r < slowest.ratio) slowest = { number, ratio: r };
   }
   summary[mode] = {

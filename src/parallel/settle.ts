@@ -2,7 +2,7 @@
 // depend on earlier transactions, and the final value of every written location.
 import { InvalidTransactionError } from "../chain/errors.ts";
 import type { Fork } from "../chain/forks.ts";
-import { NO_LOGS_BLOOM, logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
+import { logsBloom, orBloom, type Log, type Receipt } from "../chain/receipts.ts";
 import type { AddressHex, Block, Hex } from "../chain/types.ts";
 import { KEY_ADDRESS, KEY_SLOT, KEY_WORDS, LocationKind, ReadResult, ReadStatus, VALUE_WORDS, type MultiVersionMemory } from "../mv/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -61,7 +61,7 @@ export function settleReceipts(block: Block, fork: Fork, results: TxResults, det
     blobGasUsed += txBlobGas;
     if (txBlobGas !== 0n) checkBlockBlobGas(fork, blobGasUsed, tx.index);
     const logs = d?.logs ?? NO_LOGS;
-    const receiptBloom = logs.length === 0 ? NO_LOGS_BLOOM : (d!.bloom ?? logsBloom(logs));
+    const receiptBloom = d?.bloom ?? logsBloom(logs); // no logs: NO_LOGS_BLOOM
     if (logs.length > 0) orBloom(bloom, receiptBloom);
     receipts.push({
       type: tx.type,

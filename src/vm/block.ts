@@ -174,7 +174,7 @@ export function applyTransaction(state: BlockState, env: BlockEnv, tx: Transacti
   totals.blobGasUsed += outcome.blobGasUsed;
   checkBlockBlobGas(env.fork, totals.blobGasUsed, tx.index);
   const receipt = receiptOf(tx.type, outcome, totals.gasUsed);
-  orBloom(totals.bloom, receipt.logsBloom);
+  if (outcome.logs.length > 0) orBloom(totals.bloom, receipt.logsBloom);
   totals.receipts.push(receipt);
 }
 
