@@ -13,6 +13,8 @@ import { basename, join, relative } from "node:path";
 import { closeEngines } from "../src/index.ts";
 import { measureCeiling, type CeilingReport } from "./ceiling.ts";
 import { heaviestBlocks, measureEvmCeiling } from "./evm-ceiling.ts";
+import { measureBlockBounds } from "./block-bound.ts";
+import { boundedSpeedup } from "./report/critical-path.ts";
 import { describeCorpusBlock, measureCorpus } from "./corpus.ts";
 import { describeGigagas, measureGigagas } from "./gigagas.ts";
 import { grouped, ms, times } from "./report/format.ts";
@@ -113,9 +115,14 @@ function checkAims(r: BenchResults): AimCheck[] {
     aim("corpus: 1 worker >= 0.9x sequential", `${times(t.speedupOfTotals.parallel1)} of totals, ${times(t.geometricMeanSpeedup.parallel1)} geometric mean`, t.speedupOfTotals.parallel1 >= 0.9);
     if (evm !== undefined && t.heaviest.blocks.length > 0) {
       const share = t.heaviest.parallel / evm;
+      const bound = r.blockBounds?.boundedSpeedup;
       aim(
         `corpus, ${t.heaviest.blocks.length} heaviest blocks: 2 workers >= 0.8 of the EVM ceiling`,
-        `${times(t.heaviest.parallel)} against an EVM ceiling of ${times(evm)}: ${(share * 100).toFixed(0)} %`,
+        `${times(t.heaviest.parallel)} against an EVM ceiling of ${times(evm)}: ${(share * 100).toFixed(0)} %` +
+          (bound === undefined
+            ? ""
+            : `; the blocks' own chains of dependent transactions, with that ceiling, allow at most ${times(bound)} ` +
+              `(the aim asks ${times(0.8 * evm)}), of which 2 workers reach ${((t.heaviest.parallel / bound) * 100).toFixed(0)} %`),
         share >= 0.8,
       );
     }
@@ -164,6 +171,9 @@ async function main(): Promise<void> {
     if (args.sections.has("ceiling")) {
       results.ceiling.before = await measureCeiling(ceilingOptions, progress);
       results.evmCeiling = await measureEvmCeiling(await heaviestBlocks(), args.quick ? 2 : 3, progress);
+      const rounds = args.quick ? 2 : 5;
+      const bounds = await measureBlockBounds(results.evmCeiling.blocks, rounds, progress);
+      results.blockBounds = { blocks: bounds, rounds, boundedSpeedup: boundedSpeedup(bounds, results.evmCeiling.twoWorkerCeiling) };
     }
     if (args.sections.has("corpus")) {
       results.corpus = await measureCorpus(
@@ -197,6 +207,8 @@ async function main(): Promise<void> {
       gigagas: Object.fromEntries((results.gigagas ?? []).map((g) => [g.kind, ratio(g.speedup, evm)])),
     };
   }
+  const bound = results.blockBounds?.boundedSpeedup;
+  if (bound !== undefined && results.corpus !== undefined) results.ofBlockBound = { heaviest: ratio(results.corpus.totals.heaviest.parallel, bound) };
   results.aims = checkAims(results);
   results.wallSeconds = (performance.now() - started) / 1000;
 

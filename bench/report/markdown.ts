@@ -168,6 +168,26 @@ function evmCeilingSection(r: BenchResults): string {
   ].join("\n");
 }
 
+function blockBoundSection(r: BenchResults): string {
+  const b = r.blockBounds;
+  if (!b) return "";
+  const c = r.evmCeiling?.twoWorkerCeiling ?? Number.NaN;
+  return [
+    "## The blocks' own bound",
+    "",
+    "A transaction that reads what an earlier one wrote cannot finish before it, on any number of cores: each block's heaviest " +
+      "chain of such transactions (sequential times, warm, median of " +
+      `${b.rounds} passes; bench/block-bound.ts) bounds its parallel time from below, and so does its sequential time divided by the EVM ceiling. ` +
+      `Together, over these blocks (sums of times): at most ${times(b.boundedSpeedup)} with 2 workers against a ${times(c)} EVM ceiling.`,
+    "",
+    table(
+      ["block", "txs", "sequential ms", "longest tx ms", "chain ms", "chain txs", "at most"],
+      b.blocks.map((x) => [String(x.block), String(x.txs), ms(x.totalMs), ms(x.longestTxMs), ms(x.chainMs), String(x.chainTxs), times(Math.min(x.chainBound, c))]),
+      ["r", "r", "r", "r", "r", "r", "r"],
+    ),
+  ].join("\n");
+}
+
 function aimsSection(r: BenchResults): string {
   const lines = [
     "## Aims",
@@ -185,6 +205,9 @@ function aimsSection(r: BenchResults): string {
       `As a fraction of the 2-worker EVM ceiling: corpus total ${percent(r.ofEvmCeiling.corpusTotal)}, ` +
         `the heaviest blocks ${percent(r.ofEvmCeiling.heaviest)}${g ? `; gigagas ${g}` : ""}.`,
     );
+  }
+  if (r.ofBlockBound) {
+    lines.push("", `As a fraction of what the heaviest blocks' own chains and the EVM ceiling allow: ${percent(r.ofBlockBound.heaviest)}.`);
   }
   if (r.ofCeiling) {
     const g = Object.entries(r.ofCeiling.gigagas).map(([k, v]) => `${k} ${percent(v)}`).join(", ");
@@ -214,6 +237,7 @@ export function renderMarkdown(r: BenchResults): string {
     r.corpus ? corpusSection(r.corpus) : "",
     r.gigagas ? gigagasSection(r.gigagas) : "",
     evmCeilingSection(r),
+    blockBoundSection(r),
     ceilingSection(r.ceiling.before, r.ceiling.after),
     microSection(r),
     r.corpus ? "![per-block speedup and Mgas/s](speedup.svg)" : "",

@@ -1,6 +1,7 @@
 /** The shape of bench/results/latest.json: everything one `bun run bench` measured. */
 import type { CeilingReport } from "../ceiling.ts";
 import type { EvmCeilingReport } from "../evm-ceiling.ts";
+import type { BlockBound } from "../block-bound.ts";
 import type { CorpusReport } from "../corpus.ts";
 import type { GigagasResult } from "../gigagas.ts";
 import type { LoadSample, MachineInfo } from "./machine.ts";
@@ -30,6 +31,8 @@ export interface BenchResults {
   ceiling: { before?: CeilingReport; after?: CeilingReport };
   /** n workers each running the sequential executor on the heaviest corpus blocks (evm-ceiling.ts). */
   evmCeiling?: EvmCeilingReport;
+  /** The same blocks' chains of dependent transactions (block-bound.ts), and the speedup they and the EVM ceiling allow together. */
+  blockBounds?: { blocks: BlockBound[]; rounds: number; boundedSpeedup: number };
   corpus?: CorpusReport;
   gigagas?: GigagasResult[];
   micro?: MicroResult[];
@@ -37,6 +40,8 @@ export interface BenchResults {
   ofCeiling?: { corpusGeometricMean: number; corpusTotal: number; gigagas: Record<string, number> };
   /** The same, divided by the 2-worker EVM ceiling instead (the heaviest blocks' speedup too). */
   ofEvmCeiling?: { corpusTotal: number; heaviest: number; gigagas: Record<string, number> };
+  /** The heaviest blocks' 2-worker speedup divided by what their chains and the EVM ceiling allow. */
+  ofBlockBound?: { heaviest: number };
   aims: AimCheck[];
   wallSeconds: number;
 }
