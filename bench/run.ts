@@ -13,7 +13,7 @@ import { basename, join, relative } from "node:path";
 import { closeEngines } from "../src/index.ts";
 import { measureCeiling, type CeilingReport } from "./ceiling.ts";
 import { heaviestBlocks, measureEvmCeiling } from "./evm-ceiling.ts";
-import { measureBlockBounds } from "./block-bound.ts";
+import { measureBlockBoundsApart } from "./block-bound.ts";
 import { boundedSpeedup } from "./report/critical-path.ts";
 import { describeCorpusBlock, measureCorpus } from "./corpus.ts";
 import { describeGigagas, measureGigagas } from "./gigagas.ts";
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
       const heaviest = results.corpus?.totals.heaviest.blocks ?? results.evmCeiling.blocks;
       const numbers = [...new Set([...heaviest, ...(results.corpus?.blocks.map((b) => b.number) ?? [])])];
       const rounds = args.quick ? 1 : 3;
-      const bounds = await measureBlockBounds(numbers, rounds, progress);
+      const bounds = await measureBlockBoundsApart(numbers, rounds, progress);
       const c = results.evmCeiling.twoWorkerCeiling;
       results.blockBounds = {
         blocks: bounds,
