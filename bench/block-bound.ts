@@ -123,7 +123,8 @@ export async function measureBlockBounds(blocks: number[], rounds: number, onPro
     }
     access.forEach((a, i) => (a.ms = median(samples[i]!)));
     const path = criticalPath(access);
-    const bound = { block: number, txs: access.length, ...path, chainBound: path.totalMs / path.chainMs };
+    // A block without transactions gains nothing either: 1x, not 0/0.
+    const bound = { block: number, txs: access.length, ...path, chainBound: path.chainMs > 0 ? path.totalMs / path.chainMs : 1 };
     onProgress(
       `block bound ${number}: ${bound.txs} txs, ${path.totalMs.toFixed(1)} ms, longest tx ${path.longestTxMs.toFixed(1)} ms, ` +
         `chain ${path.chainMs.toFixed(1)} ms over ${path.chainTxs} txs: at most ${bound.chainBound.toFixed(2)}x`,
