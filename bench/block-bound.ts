@@ -4,7 +4,10 @@
  * of dependent transactions (report/critical-path.ts). A block of one 140 ms transaction
  * cannot run faster on two cores, whatever the engine; the EVM ceiling (evm-ceiling.ts) does
  * not see that, since it runs whole blocks side by side. The bench reports pevm's speedup on
- * the heaviest blocks against both.
+ * the heaviest blocks against both. Reads are what the interpreter asks the state for, as
+ * pevm's executors record them: a contract that pays the beneficiary reads its balance, and so
+ * depends on every fee credited before it; an executor that credited such payments lazily
+ * too would see shorter chains.
  *
  *   bun bench/block-bound.ts [--rounds R] [--ceiling C] [--json] [block numbers...]   (default: the 15 heaviest)
  */
