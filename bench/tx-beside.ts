@@ -1,0 +1,111 @@
+/**
+ * How much slower one transaction runs while another thread executes too, with no Block-STM
+ * at all: the calling thread runs a block with pevm's sequential executor, transaction by
+ * transaction, alone and then while a Bun Worker runs another block's sequential execution
+ * in a loop (the runtime's helper threads yielded, as during a parallel run). The EVM ceiling
+ * (evm-ceiling.ts) gives the average over whole blocks; single heavy transactions can slow
+ * down more, and a block whose heaviest transaction is its chain pays that in parallel.
+ *
+ *   bun bench/tx-beside.ts --block N --tx I [--beside M] [--rounds R]
+ *
+ * The same file is the worker script (it spawns itself). Rounds alternate alone and beside.
+ */
+import { parseArgs } from "node:util";
+import { loadavg } from "node:os";
+import { executeBlock, loadBlockDir } from "../src/index.ts";
+import { Fork } from "../src/chain/forks.ts";
+import { yieldRuntimeThreads } from "../src/native/runtime-threads.ts";
+import { BlockState } from "../src/vm/block-state.ts";
+import { applyBlockPrologue, applyTransaction, blockFork, environmentFor, newTotals } from "../src/vm/block.ts";
+import { forkVm } from "../src/vm/evm.ts";
+import { executeTransaction } from "../src/vm/transaction.ts";
+import { blockDirOf } from "./peer/corpus.ts";
+import { collectGarbage, median } from "./report/stats.ts";
+
+/** Shared flag: 0 idle, 1 run the block in a loop, 2 stop. */
+const IDLE = 0;
+const BUSY = 1;
+const STOP = 2;
+
+declare const self: Worker;
+
+if (!Bun.isMainThread) {
+  const { flag: buffer, block: number } = (await new Promise<MessageEvent>((resolve) => (self.onmessage = resolve))).data as { flag: SharedArrayBuffer; block: number };
+  const flag = new Int32Array(buffer);
+  const { block, storage } = loadBlockDir(blockDirOf(number));
+  await executeBlock(block, storage, { sequential: true }); // warm before the first busy round
+  self.postMessage("ready");
+  for (;;) {
+    const state = Atomics.load(flag, 0);
+    if (state === STOP) break;
+    if (state === BUSY) await executeBlock(block, storage, { sequential: true });
+    else Atomics.wait(flag, 0, IDLE, 50);
+  }
+  process.exit(0);
+}
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { block: { type: "string" }, tx: { type: "string" }, beside: { type: "string" }, rounds: { type: "string", default: "6" } },
+});
+if (values.block === undefined || values.tx === undefined) {
+  console.error("usage: bun bench/tx-beside.ts --block N --tx I [--beside M] [--rounds R]");
+  process.exit(2);
+}
+const number = Number(values.block);
+const watched = Number(values.tx);
+const { block, storage } = loadBlockDir(blockDirOf(number));
+if (!(watched >= 0 && watched < block.transactions.length)) {
+  console.error(`--tx: block ${number} has ${block.transactions.length} transactions, no index ${values.tx}`);
+  process.exit(2);
+}
+
+/** One sequential pass: the watched transaction's ms and the whole block's. */
+async function pass(): Promise<{ txMs: number; blockMs: number }> {
+  const fork = blockFork(block);
+  const env = environmentFor(block, fork);
+  const vm = await forkVm(fork);
+  const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
+  await applyBlockPrologue(block, fork, state, storage);
+  const totals = newTotals();
+  let txMs = 0;
+  const started = performance.now();
+  for (const tx of block.transactions) {
+    const t0 = performance.now();
+    const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - totals.gasUsed);
+    applyTransaction(state, env, tx, pending instanceof Promise ? await pending : pending, totals);
+    if (tx.index === watched) txMs = performance.now() - t0;
+  }
+  return { txMs, blockMs: performance.now() - started };
+}
+
+const flag = new Int32Array(new SharedArrayBuffer(4));
+const worker = new Worker(import.meta.path);
+const ready = new Promise((resolve) => (worker.onmessage = resolve));
+worker.postMessage({ flag: flag.buffer, block: Number(values.beside ?? values.block) });
+await ready;
+console.error(`block ${number}, tx ${watched}, beside block ${values.beside ?? values.block}; load ${loadavg()[0]!.toFixed(2)}`);
+for (let i = 0; i < 3; i++) await pass();
+const alone: { txMs: number; blockMs: number }[] = [];
+const beside: { txMs: number; blockMs: number }[] = [];
+for (let round = 0; round < Number(values.rounds); round++) {
+  Atomics.store(flag, 0, IDLE);
+  await Bun.sleep(200); // the worker's current run ends
+  await collectGarbage();
+  alone.push(await pass());
+  Atomics.store(flag, 0, BUSY);
+  Atomics.notify(flag, 0);
+  await Bun.sleep(100);
+  yieldRuntimeThreads();
+  await collectGarbage();
+  beside.push(await pass());
+}
+Atomics.store(flag, 0, STOP);
+Atomics.notify(flag, 0);
+const m = (runs: { txMs: number; blockMs: number }[], key: "txMs" | "blockMs") => median(runs.map((r) => r[key]));
+console.log(
+  `tx ${watched} of ${number}: alone ${m(alone, "txMs").toFixed(1)} ms, beside a busy worker ${m(beside, "txMs").toFixed(1)} ms ` +
+    `(${(m(beside, "txMs") / m(alone, "txMs")).toFixed(2)}x); whole block ${m(alone, "blockMs").toFixed(1)} vs ${m(beside, "blockMs").toFixed(1)} ms ` +
+    `(${(m(beside, "blockMs") / m(alone, "blockMs")).toFixed(2)}x); medians of ${alone.length} rounds, load ${loadavg()[0]!.toFixed(2)} at end`,
+);
+await new Promise((resolve) => worker.addEventListener("close", resolve));
