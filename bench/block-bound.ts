@@ -132,6 +132,11 @@ async function pass(block: Block, storage: Storage, record: boolean): Promise<{ 
   return { ms, access };
 }
 
+/** Each of the block's transactions' ms in one sequential pass, warm or not as the caller made it. */
+export async function timeTransactions(block: Block, storage: Storage): Promise<number[]> {
+  return (await pass(block, storage, false)).ms;
+}
+
 /** What each of the block's transactions read and wrote, in a sequential pass (ms 0: untimed). */
 export async function recordAccess(block: Block, storage: Storage): Promise<TxAccess[]> {
   return (await pass(block, storage, true)).access;

@@ -13,12 +13,8 @@
 import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
 import { executeBlock, loadBlockDir } from "../src/index.ts";
-import { Fork } from "../src/chain/forks.ts";
 import { yieldRuntimeThreads } from "../src/native/runtime-threads.ts";
-import { BlockState } from "../src/vm/block-state.ts";
-import { applyBlockPrologue, applyTransaction, blockFork, environmentFor, newTotals } from "../src/vm/block.ts";
-import { forkVm } from "../src/vm/evm.ts";
-import { executeTransaction } from "../src/vm/transaction.ts";
+import { timeTransactions } from "./block-bound.ts";
 import { blockDirOf } from "./peer/corpus.ts";
 import { collectGarbage, median } from "./report/stats.ts";
 
@@ -60,23 +56,11 @@ if (!(watched >= 0 && watched < block.transactions.length)) {
   process.exit(2);
 }
 
-/** One sequential pass: the watched transaction's ms and the whole block's. */
+/** One sequential pass: the watched transaction's ms and the whole block's (its prologue included). */
 async function pass(): Promise<{ txMs: number; blockMs: number }> {
-  const fork = blockFork(block);
-  const env = environmentFor(block, fork);
-  const vm = await forkVm(fork);
-  const state = new BlockState(storage, fork >= Fork.SpuriousDragon);
-  await applyBlockPrologue(block, fork, state, storage);
-  const totals = newTotals();
-  let txMs = 0;
   const started = performance.now();
-  for (const tx of block.transactions) {
-    const t0 = performance.now();
-    const pending = executeTransaction(vm, env, tx, state, block.header.gasLimit - totals.gasUsed);
-    applyTransaction(state, env, tx, pending instanceof Promise ? await pending : pending, totals);
-    if (tx.index === watched) txMs = performance.now() - t0;
-  }
-  return { txMs, blockMs: performance.now() - started };
+  const ms = await timeTransactions(block, storage);
+  return { txMs: ms[watched]!, blockMs: performance.now() - started };
 }
 
 const flag = new Int32Array(new SharedArrayBuffer(4));
