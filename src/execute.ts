@@ -123,10 +123,10 @@ export async function executeWith(
   if (isAsyncStorage(storage)) {
     if (!options.sequential) throw new TypeError("an AsyncStorage pre-state runs with { sequential: true } (snapshot it for the parallel engine)");
     const { result } = await executeBlockOnAsyncStorage(block, storage, options);
-    return publicResult(block, result, { mode: "sequential", workers: 0, reason: "sequential: asked for" });
+    return publicResult(block, warms(result), { mode: "sequential", workers: 0, reason: "sequential: asked for" });
   }
   if (options.sequential) {
-    return publicResult(block, await executeBlockSequential(block, storage, options), { mode: "sequential", workers: 0, reason: "sequential: asked for" });
+    return publicResult(block, warms(await executeBlockSequential(block, storage, options)), { mode: "sequential", workers: 0, reason: "sequential: asked for" });
   }
   let workers = options.workers;
   let reason = `parallel: asked for ${workers} worker${workers === 1 ? "" : "s"}`;
@@ -134,20 +134,26 @@ export async function executeWith(
     const available = automaticWorkerCount(options);
     const decision = automaticChoice.choose(block, available, blockFork(block, options));
     if (!decision.parallel) {
-      return publicResult(block, await executeBlockSequential(block, storage, options), { mode: "sequential", workers: 0, reason: decision.reason });
+      return publicResult(block, warms(await executeBlockSequential(block, storage, options)), { mode: "sequential", workers: 0, reason: decision.reason });
     }
     workers = available;
     reason = decision.reason;
   }
   const engine = await engines(workers);
   const started = performance.now();
-  const result = await engine.execute(block, storage, options);
+  const result = warms(await engine.execute(block, storage, options));
   const stats = result.stats;
   // Runs in the automatic configuration teach the automatic choice (forced ones too: same machine).
   if (stats.fallback === null && workers === automaticWorkerCount(options)) {
     automaticChoice.learn(block, { ...stats, wallMs: performance.now() - started }, blockFork(block, options));
   }
   return { ...publicResult(block, result, { mode: "parallel", workers, reason }), stats };
+}
+
+/** Counts a run's gas as executed by this process (the automatic choice's cold rule). */
+function warms<R extends RawBlockResult>(result: R): R {
+  automaticChoice.noteExecuted(result.gasUsed);
+  return result;
 }
 
 /** A receipt without logs has the empty bloom: its hex made once (47,620 of them took 25 ms). */

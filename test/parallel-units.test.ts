@@ -6,7 +6,7 @@ import { bytesToHex } from "@ethereumjs/util";
 import { Fork } from "../src/chain/forks.ts";
 import type { AddressHex, Hex } from "../src/chain/types.ts";
 import { LocationKind, LocationTable, applyDelta } from "../src/mv/index.ts";
-import { AutoChooser, chooseExecution, RETRY_EVERY, WORKER_SLOWDOWN } from "../src/parallel/auto.ts";
+import { AutoChooser, automaticChoice, chooseExecution, COLD_PROCESS_GAS, RETRY_EVERY, WORKER_SLOWDOWN } from "../src/parallel/auto.ts";
 import { CodeStore } from "../src/parallel/code-store.ts";
 import { LocationIds } from "../src/parallel/location-ids.ts";
 import {
@@ -22,7 +22,7 @@ import {
 } from "../src/parallel/values.ts";
 import { loadBlockDir } from "../src/state/corpus.ts";
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
-import { loadPreState, parseBlock } from "../src/index.ts";
+import { executeBlock, loadPreState, parseBlock } from "../src/index.ts";
 import type { MultiVersionMemory } from "../src/mv/index.ts";
 import { ParallelEngine } from "../src/parallel/engine.ts";
 import { shareStorage } from "../src/parallel/prepare.ts";
@@ -130,6 +130,35 @@ describe("automatic choice", () => {
     expect(chooseExecution(block("19932703"), 1)).toMatchObject({ parallel: false });
     expect(chooseExecution(block("19932703"), 1).reason).toContain("one CPU");
     expect(chooseExecution(block("19932703"), 2).reason).toMatch(/^parallel: 143 transactions from \d+ senders/);
+  });
+
+  test("a cold process runs its first blocks sequentially, until it has executed the cold gas", () => {
+    const chooser = new AutoChooser({ coldGas: COLD_PROCESS_GAS });
+    const busy = block("19932703");
+    const first = chooser.choose(busy, 2);
+    expect(first.parallel).toBe(false);
+    expect(first.reason).toBe(
+      `sequential: this process has executed 0 gas so far, under the ${COLD_PROCESS_GAS} its first blocks take to compile the EVM; ` +
+        "run in parallel now, each worker would compile it again while it executes",
+    );
+    // The structural rules still come first: a tiny block keeps its own reason.
+    expect(chooser.choose(block("46147"), 2).reason).toContain("fewer than the 8");
+    chooser.noteExecuted(COLD_PROCESS_GAS - 1n);
+    expect(chooser.choose(busy, 2).reason).toContain(`has executed ${COLD_PROCESS_GAS - 1n} gas so far`);
+    chooser.noteExecuted(1n);
+    expect(chooser.choose(busy, 2)).toMatchObject({ parallel: true });
+    // The process-wide chooser is the cold one; a chooser made for a tool assumes a warm process.
+    expect(new AutoChooser().choose(busy, 2).parallel).toBe(true);
+  });
+
+  test("the process-wide choice counts the gas of every run, whatever its mode", async () => {
+    const { block: busy, storage } = loadBlockDir(`${import.meta.dir}/../data/mainnet/blocks/19932703`);
+    const sequential = await executeBlock(busy, storage, { sequential: true });
+    expect(sequential.gasUsed).toBeGreaterThanOrEqual(COLD_PROCESS_GAS / 2n);
+    // Other tests in this process may have executed blocks before: warm, after this one at least.
+    const decision = automaticChoice.choose(busy, 2);
+    if (decision.parallel) expect(decision.reason).toStartWith("parallel:");
+    else expect(decision.reason).toMatch(/^sequential: this process has executed [1-9]\d* gas so far/);
   });
 
   test("accounts that conflicted in earlier runs make a block that calls them mostly run sequentially", () => {

@@ -80,6 +80,23 @@ export interface RunObservation {
  */
 export const WORKER_SLOWDOWN = 1.4;
 
+/**
+ * Until this process has executed this much gas (any mode), blocks run sequentially: its first
+ * blocks compile the interpreter (JIT), and a parallel run compiles it a second time, in each
+ * worker's own VM, while both cores execute. About one heavy mainnet block (the corpus's 15
+ * heaviest use 10-30 M gas) warms the calling thread: 19932703 (10.4 M) took 457 ms, then 204.
+ * Measured on the 2-core machine (2026-12-02, 22:54-23:03 UTC, a fresh process per row):
+ * - one block per process, the CLI: 19932703 ran 434-447 ms sequentially and 626-686 ms with
+ *   2 workers; 15199017 349-365 against 477-543; 16257471 595-622 against 733-757;
+ * - six heavy blocks in one process (19932148, 19932703, 18085863, 16146267, 15199017,
+ *   12459406): all in parallel 0.89x and 0.94x of all sequential; the first sequential and the
+ *   rest in parallel 1.01x and 1.03x.
+ * The worker's own VM still needs two or three parallel blocks (there the second and third
+ * blocks ran 1.25x and 1.15x slower than sequentially, the later ones 1.2x faster), so runs of
+ * two to six heavy blocks can still lose up to ~10 % overall; longer runs gain.
+ */
+export const COLD_PROCESS_GAS = 20_000_000n;
+
 /** Size classes by transaction count: blocks of a class behave alike often enough to learn from. */
 function sizeClass(txCount: number): number {
   return txCount < 32 ? 0 : txCount < 128 ? 1 : txCount < 512 ? 2 : 3;
@@ -99,13 +116,33 @@ function learningClass(txCount: number, fork: Fork): { key: number; name: string
   return { key: fork * CLASS_NAMES.length + cls, name: `${CLASS_NAMES[cls]} transactions under ${forkName(fork)} rules` };
 }
 
+export interface AutoChooserOptions {
+  /**
+   * Gas this process must have executed before a block is run in parallel (COLD_PROCESS_GAS
+   * for the process-wide chooser; 0 by default, as for a process already warm).
+   */
+  coldGas?: bigint;
+}
+
 export class AutoChooser {
+  private readonly coldGas: bigint;
+  /** Gas executed by this process so far, in either mode (see noteExecuted). */
+  private executedGas = 0n;
   /** Decayed conflict counts per account (lowercase hex). */
   private readonly heat = new Map<string, number>();
   /** Per learning class: the speedup estimated from each of its last distinct blocks (by blockKey), oldest first. */
   private readonly learned = new Map<number, Map<string, number>>();
   /** Per learning class: blocks run sequentially by the learned-speedup rule since its last parallel retry. */
   private readonly sinceRetry = new Map<number, number>();
+
+  constructor(options: AutoChooserOptions = {}) {
+    this.coldGas = options.coldGas ?? 0n;
+  }
+
+  /** Every executed block's gas, whatever its mode: what warms the process (COLD_PROCESS_GAS). */
+  noteExecuted(gasUsed: bigint): void {
+    this.executedGas += gasUsed;
+  }
 
   /** `fork`: the rules the block runs under, when not the mainnet schedule's. */
   choose(block: Block, availableWorkers: number, fork = mainnetFork(block.header.number, block.header.timestamp)): AutoDecision {
@@ -139,6 +176,14 @@ export class AutoChooser {
       return {
         parallel: false,
         reason: `sequential: ${hotCalls} of ${txs.length} transactions call accounts that conflicted in earlier blocks (most: ${hottest})`,
+      };
+    }
+    if (this.executedGas < this.coldGas) {
+      return {
+        parallel: false,
+        reason:
+          `sequential: this process has executed ${this.executedGas} gas so far, under the ${this.coldGas} its first blocks take ` +
+          `to compile the EVM; run in parallel now, each worker would compile it again while it executes`,
       };
     }
     const cls = learningClass(txs.length, fork);
@@ -214,9 +259,9 @@ function blockKey(block: Block): string {
 }
 
 /** The process-wide chooser executeBlock uses. */
-export const automaticChoice = new AutoChooser();
+export const automaticChoice = new AutoChooser({ coldGas: COLD_PROCESS_GAS });
 
-/** One-off decision with nothing learned yet (tests, tools). */
+/** One-off decision with nothing learned yet, for a warm process (tests, tools). */
 export function chooseExecution(block: Block, availableWorkers: number): AutoDecision {
   return new AutoChooser().choose(block, availableWorkers);
 }
