@@ -5,7 +5,11 @@
  * kept; totals are the sums of the CLI's per-block `ms` (executeBlock only: loading, the
  * receipts root and the worker pool's start, which overlaps the first load, are not in it).
  *
- *   bun bench/cli-modes.ts [--rounds R] [--out FILE]
+ *   bun bench/cli-modes.ts [--rounds R] [--out FILE] [--cold [--all]]
+ *
+ * `--cold`: one process per block as well (`pevm --json <block> <mode>`), as a user runs pevm on
+ * one block: every run starts with a cold runtime (nothing compiled yet, in any thread). Over
+ * the 15 heaviest blocks, or every block with `--all`.
  *
  * Prints ratios over sequential and writes the per-block table as JSON.
  */
@@ -44,18 +48,31 @@ async function runCli(dirs: string[], flags: string[]): Promise<BlockRow[]> {
   return text.trim().split("\n").map((line) => JSON.parse(line) as BlockRow);
 }
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { rounds: { type: "string", default: "2" }, out: { type: "string" } } });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { rounds: { type: "string", default: "2" }, out: { type: "string" }, cold: { type: "boolean", default: false }, all: { type: "boolean", default: false } },
+});
 const rounds = Number(values.rounds);
-const numbers = await corpusBlockNumbers();
+const cold = values.cold!;
+const heaviest = await heaviestBlocks();
+const numbers = cold && !values.all ? [...heaviest].sort((a, b) => a - b) : await corpusBlockNumbers();
 const dirs = numbers.map((n) => blockDirOf(n));
 const loadAtStart = loadAverage();
-console.error(`CLI over ${dirs.length} blocks, ${rounds} rounds, load average at start ${loadAtStart}`);
+console.error(`CLI over ${dirs.length} blocks, ${cold ? "one process per block and mode" : "one process per mode"}, ${rounds} rounds, load average at start ${loadAtStart}`);
+
+/** One mode's rows: one process for all blocks, or (cold) one per block. */
+async function runMode(flags: string[]): Promise<BlockRow[]> {
+  if (!cold) return runCli(dirs, flags);
+  const rows: BlockRow[] = [];
+  for (const dir of dirs) rows.push(...(await runCli([dir], flags)));
+  return rows;
+}
 const best = new Map<string, Map<string, BlockRow>>(Object.keys(MODES).map((m) => [m, new Map()]));
 for (let round = 0; round < rounds; round++) {
   const order = Object.keys(MODES);
   for (let i = 0; i < order.length; i++) {
     const mode = order[(i + round) % order.length]!;
-    const rows = await runCli(dirs, MODES[mode]!);
+    const rows = await runMode(MODES[mode]!);
     for (const row of rows) {
       if (!row.ok) throw new Error(`${mode}: block ${row.number} does not match its header`);
       const known = best.get(mode)!.get(row.number);
@@ -65,7 +82,7 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 const sequential = best.get("sequential")!;
-const heavy = new Set((await heaviestBlocks()).map(String));
+const heavy = new Set(heaviest.map(String));
 const summary: Record<string, { totalMs: number; speedup: number; heaviestSpeedup: number; blocksBelow095: string[]; blocksBelow095InParallel: string[]; slowest: string }> = {};
 for (const [mode, rows] of best) {
   let total = 0;
@@ -104,5 +121,5 @@ for (const [mode, rows] of best) {
     `${mode.padEnd(10)} total ${total.toFixed(0).padStart(7)} ms  ${summary[mode].speedup.toFixed(2)}x  heaviest 15: ${summary[mode].heaviestSpeedup.toFixed(2)}x  below 0.95x: ${below.length} (${belowInParallel.length} run in parallel)  slowest ${summary[mode].slowest}`,
   );
 }
-const result = { date: new Date().toISOString(), loadAtStart, loadAtEnd: loadAverage(), rounds, summary, blocks: Object.fromEntries([...best].map(([m, rows]) => [m, Object.fromEntries(rows)])) };
+const result = { date: new Date().toISOString(), loadAtStart, loadAtEnd: loadAverage(), rounds, oneProcessPerBlock: cold, summary, blocks: Object.fromEntries([...best].map(([m, rows]) => [m, Object.fromEntries(rows)])) };
 if (values.out) writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);

@@ -97,14 +97,26 @@ function automaticWorkerCount(options: Pick<PevmOptions, "maxWorkers">): number 
  * Starts, in the background, the worker pool that executeBlock with these options would use
  * (none for `sequential`), so that the first block does not wait for workers to start.
  * Resolves with the pool's start time in milliseconds (0 when no pool is needed).
+ *
+ * For the automatic choice in a cold process, which runs its blocks sequentially until it has
+ * executed COLD_PROCESS_GAS (parallel/auto.ts), the start is deferred to the end of the block
+ * that warms it: workers loading their modules beside those first blocks slowed them (one
+ * block per process, the 15 heaviest: 2-4 % on most, 21 % on a 41 ms block; cli-cold.json).
  */
 export function prepareEngine(options: Pick<PevmOptions, "workers" | "sequential" | "maxWorkers"> = {}): Promise<number> {
   if (options.sequential) return Promise.resolve(0);
   if (options.workers !== undefined) return startEngine(checkWorkerCount(options.workers, "workers")).startMs;
   const workers = automaticWorkerCount(options);
   if (workers < 2) return Promise.resolve(0); // one CPU: the automatic choice is sequential
+  if (!automaticChoice.warm) {
+    deferredStart = Math.max(deferredStart, workers);
+    return Promise.resolve(0);
+  }
   return startEngine(workers).startMs;
 }
+
+/** The automatic pool prepareEngine was asked for while the process was cold (0: none). */
+let deferredStart = 0;
 
 export async function executeWith(
   engines: EngineSource,
@@ -153,6 +165,11 @@ export async function executeWith(
 /** Counts a run's gas as executed by this process (the automatic choice's cold rule). */
 function warms<R extends RawBlockResult>(result: R): R {
   automaticChoice.noteExecuted(result.gasUsed);
+  if (deferredStart > 0 && automaticChoice.warm) {
+    // In the background, while the caller loads its next block; a failed start surfaces at the first parallel block.
+    startEngine(deferredStart).startMs.catch(() => {});
+    deferredStart = 0;
+  }
   return result;
 }
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { defaultWorkerCount } from "../src/index.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const CORPUS = join(ROOT, "data", "mainnet");
@@ -82,6 +83,22 @@ describe("pevm <block-dir>", () => {
     for (const field of ["ms", "loadMs", "rootMs"]) expect(typeof istanbul[field]).toBe("number");
     expect(typeof istanbul.mode).toBe("string");
     expect("workers" in istanbul).toBe(true);
+  }, 60_000);
+
+  test("the automatic choice runs a cold process's first heavy block sequentially, then in parallel", () => {
+    // 15199017 uses 30 Mgas: past the cold gas, so the pool starts after it and 19932703 runs in parallel.
+    const r = pevm("--json", join(BLOCKS, "19932703"), join(BLOCKS, "15199017"), join(BLOCKS, "19932703"));
+    expect(r.exitCode).toBe(0);
+    const [first, second, third] = r.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(first).toMatchObject({ ok: true, mode: "sequential", workers: 0 });
+    expect(first.modeReason).toStartWith("sequential: this process has executed 0 gas so far, under the 20000000");
+    // No pool was started for it: nothing to wait for.
+    expect(first.poolStartMs).toBeLessThan(1);
+    expect(second).toMatchObject({ ok: true, mode: "sequential" });
+    expect(second.modeReason).toStartWith(`sequential: this process has executed ${BigInt(first.gasUsed)} gas so far`);
+    expect(third.gasUsed).toBe(first.gasUsed);
+    if (defaultWorkerCount() >= 2) expect(third).toMatchObject({ ok: true, mode: "parallel", workers: defaultWorkerCount() });
+    else expect(third.modeReason).toContain("only one CPU");
   }, 60_000);
 
   test("--sequential runs and says so", () => {

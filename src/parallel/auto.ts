@@ -139,6 +139,11 @@ export class AutoChooser {
     this.coldGas = options.coldGas ?? 0n;
   }
 
+  /** Whether this process has executed its cold gas (the cold rule no longer applies). */
+  get warm(): boolean {
+    return this.executedGas >= this.coldGas;
+  }
+
   /** Every executed block's gas, whatever its mode: what warms the process (COLD_PROCESS_GAS). */
   noteExecuted(gasUsed: bigint): void {
     this.executedGas += gasUsed;
@@ -178,7 +183,7 @@ export class AutoChooser {
         reason: `sequential: ${hotCalls} of ${txs.length} transactions call accounts that conflicted in earlier blocks (most: ${hottest})`,
       };
     }
-    if (this.executedGas < this.coldGas) {
+    if (!this.warm) {
       return {
         parallel: false,
         reason:
