@@ -38,7 +38,8 @@ export function executeBlock(block: BlockInput, storage: Storage | AsyncStorage,
 /**
  * A parallel engine of its own (its own worker pool), for callers that want to control its
  * lifetime: `await using pevm = await Pevm.start({ workers: 4 })` stops it at the end of the
- * scope. Blocks too small for parallel execution still run sequentially unless `parallel` is set.
+ * scope. Blocks too small for parallel execution, and a cold process's first blocks (see
+ * COLD_PROCESS_GAS in parallel/auto.ts), still run sequentially unless `parallel` is set.
  */
 export class Pevm implements AsyncDisposable {
   private constructor(private readonly engine: ParallelEngine) {}
