@@ -76,7 +76,8 @@ function corpusSection(corpus: CorpusReport): string {
   return [
     `## Mainnet corpus (${totals.blocks} blocks, ${grouped(totals.gas)} gas)`,
     "",
-    `Median of ${options.runs} timed runs per block after ${options.warmups} warm-up, modes interleaved. ` +
+    `Median of ${options.runs} timed runs per block after ${options.warmups} warm-up, modes interleaved; ` +
+      "each timed run comes right after an untimed run of the same mode, as in a process that runs block after block in one mode. " +
       "ethereumjs is `@ethereumjs/vm` `runBlock` less the state-root hashing it always does (pevm computes none). " +
       "Speedup = sequential ms / parallel ms; `seq vs ejs` = ethereumjs ms / sequential ms.",
     "",
@@ -118,7 +119,7 @@ function gigagasSection(results: GigagasResult[]): string {
   return [
     `## Gigagas blocks${scale === 1 ? "" : ` (scale ${scale}: ${percent(scale)} of 1 Ggas)`}`,
     "",
-    "Mocked blocks on real contracts (test/mock). Generation, loading and the shared-memory copy are not timed.",
+    "Mocked blocks on real contracts (test/mock). Generation, loading and the shared-memory copy are not timed; each timed run comes right after an untimed run of the same mode.",
     "",
     table(
       ["block", "txs", "gas", "sequential ms", "seq Mgas/s", "parallel ms", "par Mgas/s", "speedup", "re-exec", "checks"],

@@ -82,6 +82,16 @@ function record(summary: ModeSummary, stats: ParallelStats | undefined): void {
 /**
  * `runs` rounds over `modes`, the order rotating each round so that no mode always runs
  * first (after a GC) or last (with a warmer cache). Warm-up is the caller's job.
+ *
+ * Each timed run comes right after an untimed run of the same mode (the collection and the
+ * quiet moment come before that one), as when a process executes block after block in one
+ * mode and collects its own garbage. Without it a mode paid for the one before it: a 2-worker run right
+ * after a sequential run of the same block took 5-16 % longer than one after a 2-worker run,
+ * in both executors (8 heavy blocks, 2026-12-03 07:23 UTC, load 0.00: 1,850 against 1,590 ms;
+ * a sleep, a spin or a sequential run of another block before it cost nothing like that), and
+ * the rotation put the 2-worker column right after the sequential one in most rounds; and a
+ * collection and a pause right before a parallel run cost it more than a sequential one
+ * (bench/auto-calibration.ts --between, README).
  */
 export async function measureModes(
   block: Block,
@@ -97,6 +107,7 @@ export async function measureModes(
     for (let i = 0; i < modes.length; i++) {
       const mode = modes[(i + round) % modes.length];
       await collectGarbage();
+      const primed = await runMode(block, storage, mode);
       const { value, ms, cpuMs } = await timed(() => runMode(block, storage, mode));
       const summary = summaries[mode];
       summary.runsMs.push(ms);
@@ -104,6 +115,7 @@ export async function measureModes(
       summary.mode = value.mode;
       record(summary, value.stats);
       if (!sameResult(reference, value)) summary.mismatches++;
+      if (!sameResult(reference, primed)) summary.mismatches++;
     }
   }
   for (const mode of modes) {
