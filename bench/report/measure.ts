@@ -85,13 +85,11 @@ function record(summary: ModeSummary, stats: ParallelStats | undefined): void {
  *
  * Each timed run comes right after an untimed run of the same mode (the collection and the
  * quiet moment come before that one), as when a process executes block after block in one
- * mode and collects its own garbage. Without it a mode paid for the one before it: a 2-worker run right
- * after a sequential run of the same block took 5-16 % longer than one after a 2-worker run,
- * in both executors (8 heavy blocks, 2026-12-03 07:23 UTC, load 0.00: 1,850 against 1,590 ms;
- * a sleep, a spin or a sequential run of another block before it cost nothing like that), and
- * the rotation put the 2-worker column right after the sequential one in most rounds; and a
- * collection and a pause right before a parallel run cost it more than a sequential one
- * (bench/auto-calibration.ts --between, README).
+ * mode. Without it a mode paid for the one before it, and the rotation put the 2-worker column
+ * right after the sequential one in most rounds: a 2-worker run after a sequential run of the
+ * same block took 17 % longer than after a 2-worker run, with a collection and a quiet wait
+ * between (`bun bench/mode-order.ts --between quiet`, 8 heavy blocks, 2026-12-03: 1.166 and
+ * 1.174; one run of three measured 1.009), 8-9 % with only a collection between.
  */
 export async function measureModes(
   block: Block,
