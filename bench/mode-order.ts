@@ -6,8 +6,9 @@
  *   other block  a sequential run of another block (--other, default 930196: 18 transfers)
  *   sleep        a sequential run's length asleep
  *   spin         a sequential run's length busy on the calling thread, allocating nothing
- * Between the two, a full collection (`--between gc`, default) or, as `bun run bench` does
- * (report/measure.ts), a collection and a quiet wait (`--between quiet`). Prints each block's
+ * A full collection always comes between the two; with `--between quiet` a collection and a
+ * quiet wait also come before the predecessor, as `bun run bench` (report/measure.ts) has them
+ * before its untimed run (`--between gc`, the default, has none there). Prints each block's
  * median per predecessor and the sums over the blocks, relative to "parallel".
  *
  * 2026-12-03, 8 heavy blocks, 40 runs each, relative to a 2-worker run before it: a sequential
@@ -21,6 +22,7 @@
 import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
 import { closeEngines, executeBlock, loadBlockDir } from "../src/index.ts";
+import { seededRandom } from "../test/support/random.ts";
 import { blockDirOf } from "./peer/corpus.ts";
 import { sameResult } from "./report/measure.ts";
 import { collectGarbage, median } from "./report/stats.ts";
@@ -30,12 +32,12 @@ const { values, positionals } = parseArgs({
   options: { runs: { type: "string", default: "40" }, other: { type: "string", default: "930196" }, between: { type: "string", default: "gc" } },
   allowPositionals: true,
 });
+if (values.between !== "gc" && values.between !== "quiet") throw new Error(`--between must be gc or quiet, got ${values.between}`);
 const blocks = positionals.length > 0 ? positionals.map(Number) : [12459406, 18085863, 19932148, 15199017, 16146267, 19932703, 12244000, 14029313];
 const PREDECESSORS = ["parallel", "sequential", "other block", "sleep", "spin"] as const;
 type Predecessor = (typeof PREDECESSORS)[number];
 
-let seed = 20261203;
-const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const random = seededRandom(20261203);
 function spin(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end) {}
@@ -58,7 +60,7 @@ for (const number of blocks) {
   }
   const ms = Object.fromEntries(PREDECESSORS.map((p) => [p, [] as number[]])) as Record<Predecessor, number[]>;
   for (let i = 0; i < Number(values.runs); i++) {
-    const before = PREDECESSORS[Math.floor(random() * PREDECESSORS.length)]!;
+    const before = PREDECESSORS[random.int(0, PREDECESSORS.length - 1)]!;
     if (values.between === "quiet") await collectGarbage();
     if (before === "parallel") await run({ workers: 2 });
     else if (before === "sequential") await run({ sequential: true });

@@ -88,7 +88,7 @@ function record(summary: ModeSummary, stats: ParallelStats | undefined): void {
  * mode. Without it a mode paid for the one before it, and the rotation put the 2-worker column
  * right after the sequential one in most rounds: a 2-worker run after a sequential run of the
  * same block took 17 % longer than after a 2-worker run, with a collection and a quiet wait
- * between (`bun bench/mode-order.ts --between quiet`, 8 heavy blocks, 2026-12-03: 1.166 and
+ * before the predecessor and a collection between (`bun bench/mode-order.ts --between quiet`, 8 heavy blocks, 2026-12-03: 1.166 and
  * 1.174; one run of three measured 1.009), 8-9 % with only a collection between.
  */
 export async function measureModes(
