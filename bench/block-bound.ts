@@ -4,17 +4,17 @@
  * of dependent transactions (report/critical-path.ts). A block of one 140 ms transaction
  * cannot run faster on two cores, whatever the engine; the EVM ceiling (evm-ceiling.ts) does
  * not see that, since it runs whole blocks side by side. The bench reports pevm's speedup on
- * the heaviest blocks against both. Reads are what the interpreter asks the state for, as
- * pevm's executors record them: a contract that pays the beneficiary reads its balance, and so
- * depends on every fee credited before it; an executor that credited such payments lazily
- * too would see shorter chains.
+ * the heaviest blocks against both. Reads and writes are the locations pevm's executors record
+ * (an account's balance and nonce, its code hash, each slot): a contract's balance only where
+ * something uses it, a value paid into it as a lazy credit, a slot put back to its value as no
+ * write (src/vm/tx-state.ts).
  *
  *   bun bench/block-bound.ts [--rounds R] [--ceiling C] [--json] [block numbers...]   (default: the 15 heaviest)
  */
 import { parseArgs } from "node:util";
 import { loadBlockDir } from "../src/index.ts";
 import type { AddressHex, Block, Hex } from "../src/chain/types.ts";
-import { EMPTY_CODE_HASH, type AccountInfo, type Storage } from "../src/state/types.ts";
+import type { AccountInfo, Storage } from "../src/state/types.ts";
 import { BlockState } from "../src/vm/block-state.ts";
 import { applyBlockPrologue, applyTransaction, blockFork, environmentFor, newTotals } from "../src/vm/block.ts";
 import { forkVm } from "../src/vm/evm.ts";
@@ -31,35 +31,13 @@ export interface BlockBound extends CriticalPath {
   txs: number;
   /** totalMs / chainMs: the most any number of executors could gain on this block. */
   chainBound: number;
-  /** The chain if contracts' balances were read and credited lazily (withLazyContractBalances): a what-if, not pevm. */
-  lazyContractBalances: { chainMs: number; chainTxs: number };
 }
 
-/**
- * What-if: an executor that read a contract's balance only where the contract observes it,
- * and credited it lazily. Every CALL reads its caller's and callee's accounts (balance and
- * nonce together, as pevm's multi-version memory keeps them), so a call to WETH waits for
- * every earlier deposit into WETH, though a token transfer never looks at WETH's ether. Here
- * reads of accounts that have code in the pre-state are dropped and writes to them become
- * deltas. Optimistic: a contract that does read its balance (SELFBALANCE, BALANCE, sending
- * ether out) would still wait, and this what-if ignores those reads.
- */
-export function withLazyContractBalances(access: readonly TxAccess[], hasCode: (address: AddressHex) => boolean): TxAccess[] {
-  const isContractAccount = (key: string) => key.startsWith("a") && hasCode(key.slice(1) as AddressHex);
-  return access.map((a) => {
-    const writes = [...a.writes];
-    return {
-      ms: a.ms,
-      reads: [...a.reads].filter((key) => !isContractAccount(key)),
-      writes: writes.filter((key) => !isContractAccount(key)),
-      deltas: [...a.deltas, ...writes.filter(isContractAccount)],
-    };
-  });
-}
-
-// Location keys: an account's fields; one slot; a wipe of all its slots (which every slot read
+// Location keys, as the multi-version memory has them: an account's balance and nonce; its
+// code hash; one slot; a wipe of all its slots (which every slot read
 // sees); whether it holds any storage (EIP-7610's question, which every slot write may change).
 const accountKey = (address: AddressHex) => `a${address}`;
+const codeKey = (address: AddressHex) => `c${address}`;
 const slotKey = (address: AddressHex, slot: bigint) => `s${address}:${slot.toString(16)}`;
 const wipeKey = (address: AddressHex) => `w${address}`;
 const anyStorageKey = (address: AddressHex) => `h${address}`;
@@ -68,12 +46,13 @@ const anyStorageKey = (address: AddressHex) => `h${address}`;
 class RecordingSource implements StateSource {
   reads = new Set<string>();
   constructor(private readonly state: BlockState) {}
-  account(address: AddressHex): AccountInfo | undefined {
+  account(address: AddressHex, codeHash?: Hex): AccountInfo | undefined {
     this.reads.add(accountKey(address));
+    if (codeHash === undefined) this.reads.add(codeKey(address));
     return this.state.account(address);
   }
   codeHash(address: AddressHex): Hex {
-    this.reads.add(accountKey(address));
+    this.reads.add(codeKey(address));
     return this.state.codeHash(address);
   }
   storage(address: AddressHex, slot: bigint): bigint {
@@ -99,13 +78,13 @@ function accessOf(outcome: TxOutcome, reads: Set<string>, coinbase: AddressHex):
   const writes: string[] = [];
   const deltas: string[] = [];
   for (const [address, w] of outcome.writes.accounts) {
-    if (w.infoChanged || w.deleted || w.codeHash !== undefined) writes.push(accountKey(address));
+    if (w.infoChanged || w.deleted) writes.push(accountKey(address));
+    if (w.codeHash !== undefined) writes.push(codeKey(address));
     if (w.storageCleared) writes.push(wipeKey(address), anyStorageKey(address));
     else if (w.storage.size > 0) deltas.push(anyStorageKey(address)); // may change "any storage?" without reading it
     for (const slot of w.storage.keys()) writes.push(slotKey(address, slot));
   }
-  const credit = outcome.writes.credit;
-  if (credit !== undefined) deltas.push(accountKey(credit.address));
+  for (const credit of outcome.writes.credits) deltas.push(accountKey(credit.address));
   if (outcome.writes.beneficiaryFee !== 0n || outcome.writes.beneficiaryTouch) deltas.push(accountKey(coinbase));
   return { ms: 0, reads, writes, deltas };
 }
@@ -156,20 +135,16 @@ export async function measureBlockBounds(blocks: number[], rounds: number, onPro
     }
     access.forEach((a, i) => (a.ms = median(samples[i]!)));
     const path = criticalPath(access);
-    const hasCode = (address: AddressHex) => (storage.account(address)?.codeHash ?? EMPTY_CODE_HASH) !== EMPTY_CODE_HASH;
-    const lazy = criticalPath(withLazyContractBalances(access, hasCode));
     // A block without transactions gains nothing either: 1x, not 0/0.
     const bound = {
       block: number,
       txs: access.length,
       ...path,
       chainBound: path.chainMs > 0 ? path.totalMs / path.chainMs : 1,
-      lazyContractBalances: { chainMs: lazy.chainMs, chainTxs: lazy.chainTxs },
     };
     onProgress(
       `block bound ${number}: ${bound.txs} txs, ${path.totalMs.toFixed(1)} ms, longest tx ${path.longestTxMs.toFixed(1)} ms, ` +
-        `chain ${path.chainMs.toFixed(1)} ms over ${path.chainTxs} txs: at most ${bound.chainBound.toFixed(2)}x; ` +
-        `with lazy contract balances (what-if) chain ${lazy.chainMs.toFixed(1)} ms over ${lazy.chainTxs} txs`,
+        `chain ${path.chainMs.toFixed(1)} ms over ${path.chainTxs} txs: at most ${bound.chainBound.toFixed(2)}x`,
     );
     bounds.push(bound);
   }
@@ -202,9 +177,7 @@ if (import.meta.main) {
     const all = boundedSpeedup(bounds, Number.POSITIVE_INFINITY);
     console.log(`${bounds.length} blocks: their chains allow at most ${all.toFixed(2)}x (sum of times), with any number of cores`);
     const chains = (pick: (b: BlockBound) => number) => bounds.reduce((sum, b) => sum + pick(b), 0);
-    console.log(
-      `sum of chains ${chains((b) => b.chainMs).toFixed(0)} ms; with lazy contract balances (what-if) ${chains((b) => b.lazyContractBalances.chainMs).toFixed(0)} ms`,
-    );
+    console.log(`sum of chains ${chains((b) => b.chainMs).toFixed(0)} ms`);
     if (values.ceiling !== undefined) {
       const c = Number(values.ceiling);
       console.log(`with an EVM ceiling of ${c.toFixed(2)}x as well: at most ${boundedSpeedup(bounds, c).toFixed(2)}x`);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { loadBlockDir } from "../src/index.ts";
-import { recordAccess, withLazyContractBalances } from "../bench/block-bound.ts";
+import { recordAccess } from "../bench/block-bound.ts";
 import { EMPTY_CODE_HASH } from "../src/state/types.ts";
 import type { AddressHex } from "../src/chain/types.ts";
 import { boundedSpeedup, criticalPath, type TxAccess } from "../bench/report/critical-path.ts";
@@ -67,32 +67,5 @@ describe("recordAccess on mainnet blocks", () => {
     expect(txs).toBe(724);
     expect(chain).toBeGreaterThan(1);
     expect(chain).toBeLessThan(txs / 4);
-  }, 60_000);
-});
-
-describe("withLazyContractBalances (a what-if)", () => {
-  const contract = "0x00000000000000000000000000000000000000cc" as AddressHex;
-  const eoa = "0x00000000000000000000000000000000000000ee" as AddressHex;
-  const hasCode = (address: AddressHex) => address === contract;
-
-  test("a contract's account no longer chains its callers; an externally owned account still does", () => {
-    const access = [tx(2, { writes: [`a${contract}`, `a${eoa}`] }), tx(3, { reads: [`a${contract}`] }), tx(4, { reads: [`a${eoa}`] })];
-    expect(criticalPath(access)).toMatchObject({ chainMs: 6, chainTxs: 2 });
-    const lazy = withLazyContractBalances(access, hasCode);
-    // The write to the contract's account became a delta; the read of it is gone.
-    expect(lazy[0]).toMatchObject({ writes: [`a${eoa}`], deltas: [`a${contract}`] });
-    expect(lazy[1]!.reads).toEqual([]);
-    expect(criticalPath(lazy)).toMatchObject({ chainMs: 6, chainTxs: 2 }); // tx 2 still waits for tx 0
-    expect(criticalPath(lazy.slice(0, 2)).chainMs).toBe(3);
-  });
-
-  test("18085863: calls through contracts' accounts make a large part of its chain", async () => {
-    const { block, storage } = loadBlockDir(blockDirOf(18085863));
-    const access = await recordAccess(block, storage);
-    for (const a of access) a.ms = 1;
-    const chain = criticalPath(access).chainTxs;
-    const lazyChain = criticalPath(withLazyContractBalances(access, (address) => (storage.account(address)?.codeHash ?? EMPTY_CODE_HASH) !== EMPTY_CODE_HASH)).chainTxs;
-    expect(lazyChain).toBeGreaterThanOrEqual(1);
-    expect(lazyChain).toBeLessThan(chain);
   }, 60_000);
 });

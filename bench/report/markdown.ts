@@ -182,11 +182,10 @@ function blockBoundSection(r: BenchResults): string {
       "chain of such transactions (sequential times, warm, median of " +
       `${b.rounds} passes; bench/block-bound.ts) bounds its parallel time from below, and so does its sequential time divided by the EVM ceiling. ` +
       `Together (sums of times), with 2 workers against a ${times(c)} EVM ceiling: at most ${times(b.boundedSpeedup)} over the ${b.heaviest.length} heaviest blocks` +
-      (b.corpusBoundedSpeedup === undefined ? "." : `, at most ${times(b.corpusBoundedSpeedup)} over the corpus blocks measured.`) +
-      " The last column is a what-if, not pevm: the chain if contracts' balances were read and credited lazily (block-bound.ts, withLazyContractBalances).",
+      (b.corpusBoundedSpeedup === undefined ? "." : `, at most ${times(b.corpusBoundedSpeedup)} over the corpus blocks measured.`),
     "",
     table(
-      ["block", "txs", "sequential ms", "longest tx ms", "chain ms", "chain txs", "at most", "chain ms, lazy contract balances"],
+      ["block", "txs", "sequential ms", "longest tx ms", "chain ms", "chain txs", "at most"],
       b.blocks
         .filter((x) => b.heaviest.includes(x.block))
         .map((x) => [
@@ -197,10 +196,8 @@ function blockBoundSection(r: BenchResults): string {
           ms(x.chainMs),
           String(x.chainTxs),
           times(Math.min(x.chainBound, c)),
-          // Results written before the what-if existed lack it.
-          x.lazyContractBalances === undefined ? "–" : `${ms(x.lazyContractBalances.chainMs)} (${x.lazyContractBalances.chainTxs} txs)`,
         ]),
-      ["r", "r", "r", "r", "r", "r", "r", "r"],
+      ["r", "r", "r", "r", "r", "r", "r"],
     ),
   ].join("\n");
 }

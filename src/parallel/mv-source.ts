@@ -59,7 +59,7 @@ export class MvStateSource implements StateSource {
     return codeHashOfHandle(this.base, this.ids.preStateHandle(address, this.base));
   }
 
-  account(address: AddressHex): AccountInfo | undefined {
+  account(address: AddressHex, knownCodeHash?: Hex): AccountInfo | undefined {
     const ids = this.ids;
     const r = this.result;
     const words = this.scratch;
@@ -73,8 +73,9 @@ export class MvStateSource implements StateSource {
     }
     const deltaCount = r.deltaCount;
 
-    const codeStatus = this.read(ids.code(address));
-    let codeHash: Hex | undefined = codeStatus === ReadStatus.VALUE ? decodeCodeHash(r.value) : undefined;
+    // A code hash the caller just read through codeHash() is recorded already: not read twice.
+    let codeHash: Hex | undefined = knownCodeHash;
+    if (codeHash === undefined && this.read(ids.code(address)) === ReadStatus.VALUE) codeHash = decodeCodeHash(r.value);
 
     if (!fromMv || codeHash === undefined) {
       // The pre-state's account entry is in the value layout (values.ts): its words are the value.

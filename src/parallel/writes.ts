@@ -78,13 +78,12 @@ export function collectWrites(
   }
   const own = writes.accounts.get(coinbase);
   const folded = own !== undefined && (own.infoChanged || own.deleted);
-  const credit = writes.credit;
-  // One DELTA per location and transaction: a transfer to the beneficiary adds to its fee.
-  const creditToCoinbase = credit !== undefined && credit.address === coinbase;
-  if (credit !== undefined && !creditToCoinbase) {
-    out.add(ids.account(credit.address), encodeDelta(credit.amount, creditFlags(credit.amount, eip161), scratch), true);
+  // One DELTA per location and transaction: a credit to the beneficiary adds to its fee.
+  let coinbaseAmount = fee;
+  for (const credit of writes.credits) {
+    if (credit.address === coinbase) coinbaseAmount += credit.amount;
+    else out.add(ids.account(credit.address), encodeDelta(credit.amount, creditFlags(credit.amount, eip161), scratch), true);
   }
-  const coinbaseAmount = fee + (creditToCoinbase ? credit.amount : 0n);
   if (!folded && (coinbaseAmount !== 0n || writes.beneficiaryTouch)) {
     out.add(ids.account(coinbase), encodeDelta(coinbaseAmount, creditFlags(coinbaseAmount, eip161), scratch), true);
   }

@@ -113,7 +113,7 @@ export async function executeBlockOnAsyncStorage(block: Block, source: AsyncStor
       // Applying reads the pre-state of every account written (and credited): load them first,
       // so that the block state never sees a miss half-way through an update.
       const touched: StateKey[] = [...outcome.writes.accounts.keys(), env.coinbase].map((address) => ({ kind: "account", address }));
-      if (outcome.writes.credit !== undefined) touched.push({ kind: "account", address: outcome.writes.credit.address });
+      for (const credit of outcome.writes.credits) touched.push({ kind: "account", address: credit.address });
       await storage.load(touched);
       applyTransaction(state, env, tx, outcome, totals);
     }

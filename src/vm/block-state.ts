@@ -92,8 +92,11 @@ export class BlockState implements StateSource {
         continue;
       }
       c.deleted = false;
-      c.balance = w.balance;
-      c.nonce = w.nonce;
+      // Without infoChanged the fields are not the transaction's to set (an unread contract).
+      if (w.infoChanged) {
+        c.balance = w.balance;
+        c.nonce = w.nonce;
+      }
       if (w.codeHash !== undefined) {
         c.codeHash = w.codeHash;
         c.code = w.code;

@@ -167,8 +167,7 @@ export function newTotals(): BlockTotals {
 /** One executed transaction, in block order: its writes and lazy credits, its receipt, the block's checks. */
 export function applyTransaction(state: BlockState, env: BlockEnv, tx: Transaction, outcome: TxOutcome, totals: BlockTotals): void {
   state.apply(outcome.writes);
-  const credit = outcome.writes.credit;
-  if (credit !== undefined) state.credit(credit.address, credit.amount, true);
+  for (const credit of outcome.writes.credits) state.credit(credit.address, credit.amount, true);
   state.credit(env.coinbase, outcome.writes.beneficiaryFee, outcome.writes.beneficiaryTouch);
   totals.gasUsed += outcome.gasUsed;
   totals.blobGasUsed += outcome.blobGasUsed;

@@ -4,7 +4,7 @@ import { createEVM, type EVM } from "@ethereumjs/evm";
 import { ETHEREUMJS_HARDFORK, type Fork } from "../chain/forks.ts";
 import type { Hex } from "../chain/types.ts";
 import { analyseCode } from "./jump-analysis.ts";
-import { TxState } from "./tx-state.ts";
+import { LazyAccount, TxState } from "./tx-state.ts";
 
 /**
  * One @ethereumjs/evm instance per fork and thread, created on first use and reused for
@@ -70,7 +70,7 @@ export function forkVm(fork: Fork): Promise<ForkVm> {
 
 /** A VM of its own (forkVm's are shared per fork and thread): for a parallel run's share on the calling thread. */
 export async function createForkVm(fork: Fork): Promise<ForkVm> {
-  await installJumpAnalysisCache();
+  await patchInterpreter();
   const common = new Common({
     chain: Mainnet,
     hardfork: ETHEREUMJS_HARDFORK[fork],
@@ -79,41 +79,117 @@ export async function createForkVm(fork: Fork): Promise<ForkVm> {
   const state = new TxState();
   const blockHashes = new BlockHashes();
   const evm = await createEVM({ common, stateManager: state as never, blockchain: blockHashes as never });
+  installLazyCredits(evm, state);
   return { fork, common, evm, state, blockHashes };
 }
 
-let jumpCacheInstalled = false;
 /**
- * The interpreter analyses the code on every call into it (a large contract: milliseconds).
- * Code objects are interned per code hash and thread (code-cache.ts), so the analysis is
- * memoised per code object and EVM, and done by the faster jump-analysis.ts.
+ * Above this a credit reads the balance: the EVM fails a transfer that would overflow 2^256,
+ * which only the balance can tell. Real balances are far below (all ether is under 2^88).
  */
-async function installJumpAnalysisCache(): Promise<void> {
-  if (jumpCacheInstalled) return;
-  jumpCacheInstalled = true;
+const LAZY_CREDIT_LIMIT = 1n << 128n;
+
+interface ValueMessage {
+  to: { bytes: Uint8Array };
+  value: bigint;
+}
+
+/**
+ * Value moving into and out of a contract whose balance the transaction has not used (a
+ * LazyAccount) changes a lazy credit instead of the balance: a WETH deposit does not make every
+ * later call into WETH wait for it, and a router that passes on the ether it was sent never
+ * reads its balance. The EVM's own `_addToBalance` and `_reduceSenderBalance` read the balance;
+ * these, installed per EVM instance, leave it unread where they can: a credit always, a debit
+ * when what the transaction paid in covers it (else the balance is read, as it must be, to
+ * tell whether it suffices). EIP-7928's block access lists record the balance after each
+ * change, so with them the EVM's own methods stay.
+ */
+function installLazyCredits(evm: EVM, state: TxState): void {
+  if (evm.common.isActivatedEIP(7928)) return;
+  const target = evm as unknown as {
+    _addToBalance(account: unknown, message: ValueMessage): Promise<void>;
+    _reduceSenderBalance(account: unknown, message: ValueMessage): Promise<void>;
+    journal: { putAccount(address: unknown, account: unknown): Promise<void> };
+  };
+  const addToBalance = target._addToBalance;
+  const reduceSenderBalance = target._reduceSenderBalance;
+  if (typeof addToBalance !== "function" || typeof reduceSenderBalance !== "function") {
+    throw new Error("@ethereumjs/evm has no _addToBalance or _reduceSenderBalance: lazy credits need updating");
+  }
+  // Both EVM methods put the account back at the end (a touch, EIP-161); putting an untouched
+  // LazyAccount back changes nothing else.
+  target._addToBalance = async function (account, message) {
+    if (!(account instanceof LazyAccount) || !account.untouched || message.value >= LAZY_CREDIT_LIMIT) {
+      return addToBalance.call(this, account, message);
+    }
+    state.creditUnread(account.txAccount, message.value);
+    await this.journal.putAccount(message.to, account);
+  };
+  target._reduceSenderBalance = async function (account, message) {
+    if (!(account instanceof LazyAccount) || !account.untouched || account.pendingCredit < message.value) {
+      return reduceSenderBalance.call(this, account, message);
+    }
+    state.creditUnread(account.txAccount, -message.value);
+    await this.journal.putAccount((message as unknown as { caller: unknown }).caller, account);
+  };
+}
+
+let interpreterPatched = false;
+/**
+ * Two changes to @ethereumjs/evm's Interpreter, made once per thread:
+ * - The interpreter analyses the code on every call into it (a large contract: milliseconds).
+ *   Code objects are interned per code hash and thread (code-cache.ts), so the analysis is
+ *   memoised per code object and EVM, and done by the faster jump-analysis.ts.
+ * - A call first checks `contract.balance < value`, which would read an unread contract's
+ *   balance on every call it makes (a router calling a pair with no value). When what the
+ *   transaction paid into the contract covers the value (always, for no value), the check
+ *   gets that credit instead (LazyAccount.answerNextBalanceRead) and the balance stays unread.
+ */
+async function patchInterpreter(): Promise<void> {
+  if (interpreterPatched) return;
+  interpreterPatched = true;
   let Interpreter;
   try {
     const evmDir = dirname(Bun.resolveSync("@ethereumjs/evm", import.meta.dir));
     ({ Interpreter } = await import(`${evmDir}/interpreter.js`));
   } catch {
-    return; // bundled, without node_modules to find the interpreter in: run uncached
+    return; // bundled, without node_modules to find the interpreter in: run unpatched (slower, still exact)
   }
-  const analyse = Interpreter.prototype._getValidJumpDestinations;
-  if (typeof analyse !== "function") return; // a future version changed it: run uncached
-  const cache = new WeakMap<Uint8Array, Map<unknown, unknown>>();
-  const memoised = function (this: { _evm: unknown }, code: Uint8Array) {
-    let perEvm = cache.get(code);
-    if (perEvm === undefined) {
-      perEvm = new Map();
-      cache.set(code, perEvm);
-    }
-    let result = perEvm.get(this._evm);
-    if (result === undefined) {
-      result = analyseCode(this as never, code, analyse);
-      perEvm.set(this._evm, result);
-    }
-    return result;
-  };
-  // The interpreter's own analysis stays reachable, for the test that compares the two.
-  Interpreter.prototype._getValidJumpDestinations = Object.assign(memoised, { original: analyse });
+  const proto = Interpreter.prototype;
+  const analyse = proto._getValidJumpDestinations;
+  if (typeof analyse === "function") {
+    const cache = new WeakMap<Uint8Array, Map<unknown, unknown>>();
+    const memoised = function (this: { _evm: unknown }, code: Uint8Array) {
+      let perEvm = cache.get(code);
+      if (perEvm === undefined) {
+        perEvm = new Map();
+        cache.set(code, perEvm);
+      }
+      let result = perEvm.get(this._evm);
+      if (result === undefined) {
+        result = analyseCode(this as never, code, analyse);
+        perEvm.set(this._evm, result);
+      }
+      return result;
+    };
+    // The interpreter's own analysis stays reachable, for the test that compares the two.
+    proto._getValidJumpDestinations = Object.assign(memoised, { original: analyse });
+  }
+  const baseCall = proto._baseCall;
+  if (typeof baseCall === "function") {
+    proto._baseCall = function (this: { _env: { contract: unknown } }, msg: { value: bigint; delegatecall?: boolean }) {
+      const contract = this._env.contract;
+      if (msg.delegatecall === true || !(contract instanceof LazyAccount) || !contract.untouched || contract.pendingCredit < msg.value) {
+        return baseCall.call(this, msg);
+      }
+      // An async function runs synchronously up to its first await, and the balance check
+      // comes before it: the answer is used there or not at all, and is withdrawn here.
+      contract.answerNextBalanceRead(contract.pendingCredit);
+      try {
+        return baseCall.call(this, msg);
+      } finally {
+        contract.answerNextBalanceRead(undefined);
+      }
+    };
+  }
 }

@@ -10,7 +10,8 @@ import type { AccountInfo } from "../state/types.ts";
  * balance (see TxWrites.beneficiaryFee), which is what lets transactions run in parallel.
  */
 export interface StateSource {
-  account(address: AddressHex): AccountInfo | undefined;
+  /** `codeHash`: the account's code hash when the caller has just read it with codeHash(). */
+  account(address: AddressHex, codeHash?: Hex): AccountInfo | undefined;
   /** Only the code hash (EMPTY_CODE_HASH for no code or no account): what a plain transfer needs. */
   codeHash(address: AddressHex): Hex;
   storage(address: AddressHex, slot: bigint): bigint;
@@ -56,9 +57,16 @@ export interface TxWrites {
    */
   beneficiaryTouch: boolean;
   /**
-   * A plain transfer's value, credited lazily to its recipient (an account without code): the
-   * transaction never reads the recipient's balance, so transfers to one hot address do not
-   * conflict. Same creation rules as the beneficiary's credit.
+   * Values credited without a read of the balance, at most one per address and never the
+   * beneficiary's own write: a plain transfer's recipient (an account without code), and each
+   * contract paid during execution whose balance the transaction never used (TxState's unread
+   * accounts). Transfers to one hot address thus do not conflict. A credit creates an account
+   * by the beneficiary's rules; a contract exists already.
    */
-  credit?: { address: AddressHex; amount: bigint };
+  credits: Credit[];
+}
+
+export interface Credit {
+  address: AddressHex;
+  amount: bigint;
 }

@@ -8,7 +8,7 @@ import type { AddressHex, BlockHeader, Hex, Transaction } from "../chain/types.t
 import { checkSender, checkTransaction } from "../chain/validity.ts";
 import { EMPTY_CODE_HASH } from "../state/types.ts";
 import type { ForkVm } from "./evm.ts";
-import type { StateSource, TxWrites } from "./source.ts";
+import type { Credit, StateSource, TxWrites } from "./source.ts";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
 const CHAIN_ID = 1n;
@@ -120,7 +120,7 @@ export function executeTransaction(
   const to = tx.to;
   if (to !== undefined && !isLowAddress(to)) {
     // A plain value transfer (no code at the recipient): no interpreter, nothing awaits, and
-    // the recipient is credited lazily (TxWrites.credit) without reading its balance.
+    // the recipient is credited lazily (TxWrites.credits) without reading its balance.
     // Sending to oneself goes through the account the transaction already holds, and so does
     // sending to an authority of its own authorizations (one write per account and
     // transaction: a lazy credit next to the authorization's write would be a second one).
@@ -196,6 +196,8 @@ async function executeInEvm(
   authorizations: AppliedAuthorizations | undefined,
 ): Promise<TxOutcome> {
   const result = await runInEvm(vm, env, tx, tx.gasLimit - intrinsic, gasPrice, authorizations?.authorities);
+  // A read the EVM swallowed (TxState.failedRead) means this result is not the transaction's.
+  if (vm.state.failedRead !== undefined) throw vm.state.failedRead;
   const status = result.execResult.exceptionError ? 0 : 1;
   const execution: Execution = {
     status,
@@ -217,7 +219,7 @@ function finishTransaction(
   intrinsic: bigint,
   gasPrice: bigint,
   blobGasUsed: bigint,
-  credit?: TxWrites["credit"],
+  credit?: Credit,
 ): TxOutcome {
   const fork = env.fork;
   const state = vm.state;
@@ -307,8 +309,9 @@ async function finishEvmTransaction(vm: ForkVm, env: BlockEnv, result: EvmResult
   if (env.fork >= Fork.SpuriousDragon) {
     const touched = (vm.evm.journal as unknown as { touched: Set<string> }).touched;
     for (const unprefixed of touched) {
-      const acc = state.load(`0x${unprefixed}` as AddressHex);
-      if (acc.exists && acc.balance === 0n && acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH) {
+      // Code first: an account with code is not empty, and its balance may stay unread.
+      const acc = state.acquire(`0x${unprefixed}` as AddressHex);
+      if (acc.codeHash === EMPTY_CODE_HASH && acc.exists && acc.balance === 0n && acc.nonce === 0n) {
         state.remove(acc, true);
       }
     }
