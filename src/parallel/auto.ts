@@ -14,13 +14,16 @@ import type { Block } from "../chain/types.ts";
 export const MIN_PARALLEL_TXS = 8;
 /**
  * Below this much gas (summed gas limits of the transactions that carry calldata: contract
- * work, an upper bound) likewise. Measured with `bun bench/cli-modes.ts` on the 2-core machine
- * (2026-12-01): of the 21 corpus blocks under 10 M, 18 ran slower with 2 workers (0.03-0.91x);
- * re-measured once the calling thread executed its share (15:00 UTC, 4 rounds), 14 of the 18
- * this rule decides did (0.03-0.69x; the other four 1.05-1.17x). Plain transfers cost
- * microseconds each and never paid for the hand-off.
+ * work, an upper bound) likewise. Plain transfers cost microseconds each and never paid for
+ * the hand-off. Measured with `bun bench/cli-modes.ts` on the 2-core machine: at 10 M
+ * (2026-12-01), 18 of the 21 corpus blocks under it ran slower with 2 workers. Lowered to 5.5 M
+ * once lazy contract balances made small blocks pay (2026-12-03): the corpus blocks between
+ * 5.5 and 10 M (4369999, 6137495, 14396881, 19933122, 19934116) ran 1.24-1.70x with 2
+ * workers in the library bench (13:16 UTC) and 0.90-1.49x in the CLI (13:26 UTC, four of the
+ * five faster); the ones under it ran 0.05-0.98x in the library bench but for 19923400 (3.9 M:
+ * 1.55x there, 0.86x in the CLI), and 1796867 (5.0 M) 0.40x.
  */
-export const MIN_PARALLEL_GAS = 10_000_000n;
+export const MIN_PARALLEL_GAS = 5_500_000n;
 /** When one sender sends more than this share of the transactions, they form one chain. */
 export const MAX_SENDER_SHARE = 0.5;
 /** When more than this share of the transactions call accounts that conflicted before, they serialise. */
