@@ -40,6 +40,23 @@ describe("code analysis", () => {
     expect(compared).toBeGreaterThan(1000);
   });
 
+  test("another EVM's jumps and push values are reused, with this EVM's own opcode infos", async () => {
+    const { interpreter, original } = await interpreters();
+    const paris = (await forkVm(Fork.Paris)).evm as unknown as { _opcodeMap: unknown[]; common: { isActivatedEIP(eip: number): boolean } };
+    const other = { lookupOpInfo: (op: number) => paris._opcodeMap[op], common: paris.common };
+    const codes = JSON.parse(readFileSync(join(DEFAULT_CORPUS, "bytecodes.json"), "utf8")) as Record<string, string>;
+    let compared = 0;
+    for (const hex of Object.values(codes).slice(0, 200)) {
+      const code = Buffer.from(hex.slice(2), "hex");
+      const theirs = analyseCode(other, code, original);
+      const mine = analyseCode(interpreter, code, original, theirs);
+      expect(mine.pushes).toBe(theirs.pushes);
+      expectSame(mine, original.call(interpreter, code));
+      compared++;
+    }
+    expect(compared).toBe(200);
+  });
+
   test("a PUSH cut off by the end of the code reads as zero-padded, as the interpreter pads it", async () => {
     const { interpreter, original } = await interpreters();
     for (let size = 1; size <= 32; size++) {

@@ -3,7 +3,7 @@ import { Common, Mainnet } from "@ethereumjs/common";
 import { createEVM, type EVM } from "@ethereumjs/evm";
 import { ETHEREUMJS_HARDFORK, type Fork } from "../chain/forks.ts";
 import type { Hex } from "../chain/types.ts";
-import { analyseCode } from "./jump-analysis.ts";
+import { analyseCode, type CodeAnalysis } from "./jump-analysis.ts";
 import { LazyAccount, TxState } from "./tx-state.ts";
 
 /**
@@ -158,17 +158,20 @@ async function patchInterpreter(): Promise<void> {
   const proto = Interpreter.prototype;
   const analyse = proto._getValidJumpDestinations;
   if (typeof analyse === "function") {
-    const cache = new WeakMap<Uint8Array, Map<unknown, unknown>>();
-    const memoised = function (this: { _evm: unknown }, code: Uint8Array) {
-      let perEvm = cache.get(code);
-      if (perEvm === undefined) {
-        perEvm = new Map();
-        cache.set(code, perEvm);
+    // Per code object: its jumps and push values (the code's alone, shared by this thread's
+    // EVMs) and each EVM's analysis (the opcode infos are the EVM's own objects).
+    const cache = new WeakMap<Uint8Array, { shared?: Pick<CodeAnalysis, "jumps" | "pushes">; perEvm: Map<unknown, CodeAnalysis> }>();
+    const memoised = function (this: { _evm: unknown; common: { isActivatedEIP(eip: number): boolean } }, code: Uint8Array) {
+      let entry = cache.get(code);
+      if (entry === undefined) {
+        entry = { perEvm: new Map() };
+        cache.set(code, entry);
       }
-      let result = perEvm.get(this._evm);
+      let result = entry.perEvm.get(this._evm);
       if (result === undefined) {
-        result = analyseCode(this as never, code, analyse);
-        perEvm.set(this._evm, result);
+        result = analyseCode(this as never, code, analyse, entry.shared);
+        if (!this.common.isActivatedEIP(8024)) entry.shared ??= { jumps: result.jumps, pushes: result.pushes };
+        entry.perEvm.set(this._evm, result);
       }
       return result;
     };

@@ -43,9 +43,30 @@ export function pushValue(code: Uint8Array, from: number, length: number): bigin
   return value;
 }
 
-export function analyseCode(interpreter: InterpreterLike, code: Uint8Array, original: (code: Uint8Array) => CodeAnalysis): CodeAnalysis {
+/**
+ * `known`: the jumps and push values of this code from another interpreter (another EVM of
+ * this thread). They depend on the code alone, so only the opcode infos, which are the EVM's
+ * own objects, are looked up again: the push values are the bulk of an analysis's memory
+ * (a bigint per PUSH), and each EVM holding its own copy doubled the calling thread's heap
+ * once it also ran a parallel engine's share.
+ */
+export function analyseCode(
+  interpreter: InterpreterLike,
+  code: Uint8Array,
+  original: (code: Uint8Array) => CodeAnalysis,
+  known?: Pick<CodeAnalysis, "jumps" | "pushes">,
+): CodeAnalysis {
   if (interpreter.common.isActivatedEIP(8024)) return original.call(interpreter, code);
   const length = code.length;
+  if (known !== undefined) {
+    const opcodesCached: unknown[] = new Array(length);
+    for (let i = 0; i < length; i++) {
+      const opcode = code[i]!;
+      opcodesCached[i] = interpreter.lookupOpInfo(opcode);
+      if (opcode >= 0x60 && opcode <= 0x7f) i += opcode - 0x5f;
+    }
+    return { jumps: known.jumps, pushes: known.pushes, opcodesCached };
+  }
   const jumps = new Uint8Array(length);
   const pushes: Record<number, bigint> = {};
   const opcodesCached: unknown[] = new Array(length);
