@@ -96,20 +96,20 @@ describe("TxState's unread accounts", () => {
     };
   }
 
-  test("a failed balance read swallowed by the caller is still reported (TxState.failedRead)", async () => {
+  test("a failed balance read swallowed by the caller is still reported (TxState.throwIfReadFailed)", async () => {
     const state = new TxState();
     const failure = new Error("blocked");
     state.begin(failingSource(failure));
     const account = await state.getAccount(new Address(hexToBytes(contract)));
     expect(account).toBeInstanceOf(LazyAccount);
-    expect(state.failedRead).toBeUndefined();
+    expect(() => state.throwIfReadFailed()).not.toThrow();
     // The EVM's _executeCall catches whatever a value transfer throws, as here.
     try {
       account!.balance -= 1n;
     } catch {}
-    expect(state.failedRead).toBe(failure);
+    expect(() => state.throwIfReadFailed()).toThrow(failure);
     state.begin(failingSource(failure));
-    expect(state.failedRead).toBeUndefined();
+    expect(() => state.throwIfReadFailed()).not.toThrow();
   });
 
   test("credits and covered debits leave the balance unread; a revert takes them back, also after a read", async () => {

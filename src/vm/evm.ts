@@ -126,7 +126,7 @@ function installLazyCredits(evm: EVM, state: TxState): void {
     await this.journal.putAccount(message.to, account);
   };
   target._reduceSenderBalance = async function (account, message) {
-    if (!(account instanceof LazyAccount) || !account.untouched || account.pendingCredit < message.value) {
+    if (!(account instanceof LazyAccount) || !account.covers(message.value)) {
       return reduceSenderBalance.call(this, account, message);
     }
     state.creditUnread(account.txAccount, -message.value);
@@ -182,7 +182,7 @@ async function patchInterpreter(): Promise<void> {
   if (typeof baseCall === "function") {
     proto._baseCall = function (this: { _env: { contract: unknown } }, msg: { value: bigint; delegatecall?: boolean }) {
       const contract = this._env.contract;
-      if (msg.delegatecall === true || !(contract instanceof LazyAccount) || !contract.untouched || contract.pendingCredit < msg.value) {
+      if (msg.delegatecall === true || !(contract instanceof LazyAccount) || !contract.covers(msg.value)) {
         return baseCall.call(this, msg);
       }
       // An async function runs synchronously up to its first await, and the balance check

@@ -46,8 +46,8 @@ export async function systemCall(vm: ForkVm, env: BlockEnv, state: BlockState, c
     skipNonceIncrement: true,
   });
   await journal.commit();
-  // A read the EVM swallowed (TxState.failedRead) means this result is not the call's.
-  if (tx.failedRead !== undefined) throw tx.failedRead;
+  // A read the EVM swallowed means this result is not the call's.
+  tx.throwIfReadFailed();
   const writes = tx.writes(0n, false);
   // The EVM writes its caller back even for a zero value; the system address is not an
   // account the call creates.

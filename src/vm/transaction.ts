@@ -196,8 +196,8 @@ async function executeInEvm(
   authorizations: AppliedAuthorizations | undefined,
 ): Promise<TxOutcome> {
   const result = await runInEvm(vm, env, tx, tx.gasLimit - intrinsic, gasPrice, authorizations?.authorities);
-  // A read the EVM swallowed (TxState.failedRead) means this result is not the transaction's.
-  if (vm.state.failedRead !== undefined) throw vm.state.failedRead;
+  // A read the EVM swallowed means this result is not the transaction's.
+  vm.state.throwIfReadFailed();
   const status = result.execResult.exceptionError ? 0 : 1;
   const execution: Execution = {
     status,

@@ -92,6 +92,11 @@ export class LazyAccount extends Account {
     return this.txAccount.balance;
   }
 
+  /** Untouched, and what the transaction paid in covers `value`: the balance is known to suffice without reading it. */
+  covers(value: bigint): boolean {
+    return this.untouched && this.txAccount.balance >= value;
+  }
+
   /** A balance read that a lower bound answers (the interpreter's "enough to send?"): see patchInterpreter in evm.ts. */
   private lowerBound: bigint | undefined = undefined;
   answerNextBalanceRead(bound: bigint | undefined): void {
@@ -160,7 +165,7 @@ export class TxState {
   /**
    * The first error a lazy read threw (a parallel ReadBlocked, an async MissingState). The EVM
    * wraps value transfers in a catch-all try, where such a read can happen; it would turn the
-   * error into a failed call, so transaction processing rethrows it from here (failedRead).
+   * error into a failed call, so transaction processing rethrows it from here (throwIfReadFailed).
    */
   private firstReadError: unknown = undefined;
 
@@ -180,9 +185,9 @@ export class TxState {
     this.firstReadError = undefined;
   }
 
-  /** See firstReadError: set when a read failed inside the EVM, whatever the EVM made of it. */
-  get failedRead(): unknown {
-    return this.firstReadError;
+  /** See firstReadError: rethrows a read that failed inside the EVM, whatever the EVM made of it. */
+  throwIfReadFailed(): void {
+    if (this.firstReadError !== undefined) throw this.firstReadError;
   }
 
   // ---- reads and writes in our own terms (used by transaction processing) ----
@@ -354,7 +359,7 @@ export class TxState {
     if (acc.unread) return new LazyAccount(this, acc);
     // The storage root only matters for EIP-7610's creation collision, and only when the nonce
     // and code do not already collide: ask about storage in that case alone.
-    const storageRoot = acc.codeHash === EMPTY_CODE_HASH && acc.nonce === 0n && this.hasStorage(acc) ? NON_EMPTY_STORAGE_ROOT : KECCAK256_RLP;
+    const storageRoot = acc.nonce === 0n && acc.codeHash === EMPTY_CODE_HASH && this.hasStorage(acc) ? NON_EMPTY_STORAGE_ROOT : KECCAK256_RLP;
     return new Account(acc.nonce, acc.balance, storageRoot, hashBytes(acc.codeHash));
   }
 
