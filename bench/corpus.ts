@@ -110,6 +110,21 @@ async function checkAgainstHeader(result: BlockResult, expected: { gasUsed?: big
   };
 }
 
+/** A short block's runs add up to at least this many ms per mode (up to MAX_RUNS runs). */
+export const MIN_TIMED_MS = 200;
+export const MAX_RUNS = 15;
+
+/**
+ * Timed runs per mode for a block whose sequential warm-up took `warmMs`: `runs`, or more for
+ * a short block, whose median of three is mostly noise. Same code twice (sequential against
+ * sequential, 30 interleaved runs each, 2026-12-03 16:00 UTC) differed by up to 24 % on a
+ * 0.01 ms block and 6 % on a 1.3 ms one, and the corpus has 16 blocks under 15 ms, where a
+ * 0.95x threshold is otherwise a coin toss.
+ */
+export function runsFor(warmMs: number, runs: number): number {
+  return Math.max(runs, Math.min(MAX_RUNS, Math.ceil(MIN_TIMED_MS / Math.max(warmMs, 0.001))));
+}
+
 export async function measureCorpusBlock(number: number, options: CorpusOptions): Promise<CorpusBlockResult> {
   const load = await timed(() => loadBlockDir(blockDirOf(number)));
   const { block, storage } = load.value;
@@ -122,15 +137,18 @@ export async function measureCorpusBlock(number: number, options: CorpusOptions)
   // Warm-up: the sequential result is the reference every later run must reproduce.
   let reference: BlockResult | undefined;
   let warmupMismatches = 0;
+  let sequentialWarmMs = Infinity;
   for (let i = 0; i < options.warmups || reference === undefined; i++) {
     for (const mode of CORPUS_MODES) {
-      const result = await runMode(block, storage, mode);
+      const { value: result, ms } = await timed(() => runMode(block, storage, mode));
+      if (mode === "sequential") sequentialWarmMs = Math.min(sequentialWarmMs, ms);
       if (reference === undefined) reference = result;
       else if (!sameResult(reference, result)) warmupMismatches++;
     }
   }
   const header = await checkAgainstHeader(reference!, block.header.expected);
-  const modes = await measureModes(block, storage, CORPUS_MODES, options.runs, gas, reference!);
+  const runs = runsFor(sequentialWarmMs, options.runs);
+  const modes = await measureModes(block, storage, CORPUS_MODES, runs, gas, reference!);
   const ethereumjs = options.ethereumjs ? await measureEthereumjs(number, options, gas) : null;
 
   const modesAgree = warmupMismatches === 0 && CORPUS_MODES.every((m) => modes[m].mismatches === 0);

@@ -1,6 +1,6 @@
 /** bench/results/latest.md: the tables a reader looks at first, in the style of RISE pevm's bench README. */
 import type { CeilingReport } from "../ceiling.ts";
-import type { CorpusReport } from "../corpus.ts";
+import { MAX_RUNS, MIN_TIMED_MS, type CorpusReport } from "../corpus.ts";
 import type { GigagasResult } from "../gigagas.ts";
 import { check, grouped, mgas, ms, percent, times } from "./format.ts";
 import { median } from "./stats.ts";
@@ -76,7 +76,7 @@ function corpusSection(corpus: CorpusReport): string {
   return [
     `## Mainnet corpus (${totals.blocks} blocks, ${grouped(totals.gas)} gas)`,
     "",
-    `Median of ${options.runs} timed runs per block after ${options.warmups} warm-up, modes interleaved; ` +
+    `Median of ${options.runs} timed runs per block (more for a short block: enough for ${MIN_TIMED_MS} ms per mode, at most ${MAX_RUNS}) after ${options.warmups} warm-up, modes interleaved; ` +
       "each timed run comes right after an untimed run of the same mode, as in a process that runs block after block in one mode. " +
       "ethereumjs is `@ethereumjs/vm` `runBlock` less the state-root hashing it always does (pevm computes none). " +
       "Speedup = sequential ms / parallel ms; `seq vs ejs` = ethereumjs ms / sequential ms.",
