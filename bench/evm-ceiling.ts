@@ -20,7 +20,8 @@ import { yieldRuntimeThreads } from "../src/native/runtime-threads.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { blockDirOf, corpusBlockNumbers } from "./peer/corpus.ts";
-import { median, ratio } from "./report/stats.ts";
+import { times } from "./report/format.ts";
+import { median, ratio, stolenCpuMs } from "./report/stats.ts";
 
 /** The `count` corpus blocks that used the most gas: where parallel execution has the most to win. */
 export async function heaviestBlocks(count = 15): Promise<number[]> {
@@ -62,45 +63,86 @@ function ask(worker: Worker, request: Request): Promise<number> {
   });
 }
 
+export interface EvmCeilingRound {
+  /** Wall ms of the round, by worker count. */
+  ms: Record<string, number>;
+  /** n * t(1) / t(n) within this round. */
+  ceiling: Record<string, number>;
+  /** CPU time stolen by the hypervisor during the round (stolenCpuMs), all CPUs. */
+  stolenMs: number;
+}
+
 export interface EvmCeilingReport {
   blocks: number[];
+  /** Rounds measured (over every placement). */
   repeats: number;
   workerCounts: number[];
   /** Median wall ms of a round (every worker runs every block once) by worker count. */
   medianMs: Record<string, number>;
-  /** n * t(1) / t(n): the work n workers get done, relative to one. */
+  /** n * t(1) / t(n): the work n workers get done, relative to one; the median of the rounds' own ratios. */
   ceiling: Record<string, number>;
   /** The 2-worker EVM ceiling: what pevm's 2-worker speedups are divided by. */
   twoWorkerCeiling: number;
+  /** Every round, with where in the run it was measured ("before the corpus", ...). */
+  rounds: (EvmCeilingRound & { placement: string })[];
   /** The runtime's helper threads at background priority, as in the engine's parallel runs. */
   runtimeThreadsYielded: number;
 }
 
-export async function measureEvmCeiling(blocks: number[], repeats: number, onProgress: (line: string) => void = () => {}): Promise<EvmCeilingReport> {
+export async function measureEvmCeiling(
+  blocks: number[],
+  repeats: number,
+  onProgress: (line: string) => void = () => {},
+  placement = "",
+): Promise<EvmCeilingReport> {
   const counts = [...new Set([1, 2, cpuCount()])].sort((a, b) => a - b);
   const workers = Array.from({ length: Math.max(...counts) }, () => new Worker(new URL(import.meta.url)));
   try {
     await Promise.all(workers.map((w) => ask(w, { kind: "load", blocks })));
-    const samples = new Map<number, number[]>(counts.map((n) => [n, []]));
+    const rounds: EvmCeilingReport["rounds"] = [];
     let runtimeThreadsYielded = 0;
     // Interleaved, so a change in the machine's load hits every count alike.
     for (let r = 0; r < repeats; r++) {
+      const ms: Record<string, number> = {};
+      const stolenBefore = stolenCpuMs();
       for (const n of counts) {
         runtimeThreadsYielded = yieldRuntimeThreads(); // before every round: the runtime starts them lazily
         const start = performance.now();
         await Promise.all(workers.slice(0, n).map((w) => ask(w, { kind: "run" })));
-        samples.get(n)!.push(performance.now() - start);
+        ms[n] = performance.now() - start;
       }
+      const ceiling = Object.fromEntries(counts.map((n) => [n, n * ratio(ms[1]!, ms[n]!)]));
+      rounds.push({ placement, ms, ceiling, stolenMs: stolenCpuMs() - stolenBefore });
     }
-    const medianMs: Record<string, number> = {};
-    const ceiling: Record<string, number> = {};
-    for (const n of counts) medianMs[n] = median(samples.get(n)!);
-    for (const n of counts) ceiling[n] = n * ratio(medianMs[1]!, medianMs[n]!);
-    onProgress(`EVM ceiling (sequential executor per worker, ${blocks.length} blocks): ${counts.map((n) => `${n} worker(s) ${ceiling[n]!.toFixed(2)}x`).join(", ")}`);
-    return { blocks, repeats, workerCounts: counts, medianMs, ceiling, twoWorkerCeiling: ceiling[2] ?? Number.NaN, runtimeThreadsYielded };
+    const report = summarizeEvmCeiling(blocks, counts, rounds, runtimeThreadsYielded);
+    onProgress(
+      `EVM ceiling${placement ? ` ${placement}` : ""} (sequential executor per worker, ${blocks.length} blocks): ` +
+        `${counts.map((n) => `${n} worker(s) ${report.ceiling[n]!.toFixed(2)}x`).join(", ")}; rounds ${rounds.map((r) => times(r.ceiling[2])).join(" ")}`,
+    );
+    return report;
   } finally {
     for (const w of workers) w.terminate();
   }
+}
+
+/**
+ * Two measurements as one: every round of both. The bench measures the ceiling before the
+ * corpus and after it; each was once far off the other in a quiet run (1.39x and 1.59x in
+ * two runs whose other placements, and the same tool alone, measured 1.9-2.0x), so one
+ * placement's rounds alone cannot be trusted, and the median of all rounds can.
+ */
+export function combineEvmCeilings(a: EvmCeilingReport, b: EvmCeilingReport): EvmCeilingReport {
+  return summarizeEvmCeiling(a.blocks, a.workerCounts, [...a.rounds, ...b.rounds], Math.max(a.runtimeThreadsYielded, b.runtimeThreadsYielded));
+}
+
+function summarizeEvmCeiling(blocks: number[], counts: number[], rounds: EvmCeilingReport["rounds"], runtimeThreadsYielded: number): EvmCeilingReport {
+  const medianMs: Record<string, number> = {};
+  const ceiling: Record<string, number> = {};
+  for (const n of counts) {
+    medianMs[n] = median(rounds.map((r) => r.ms[n]!));
+    ceiling[n] = median(rounds.map((r) => r.ceiling[n]!));
+  }
+  return { blocks, repeats: rounds.length, workerCounts: counts, medianMs, ceiling, twoWorkerCeiling: ceiling[2] ?? Number.NaN, rounds, runtimeThreadsYielded };
 }
 
 if (Bun.isMainThread && import.meta.main) {

@@ -156,15 +156,22 @@ function evmCeilingSection(r: BenchResults): string {
     "",
     `n Bun Workers each run pevm's sequential executor over the ${e.blocks.length} heaviest corpus blocks (their own copies, no Block-STM); ` +
       "n workers do n times the work of one, so the ceiling is n × t(1) / t(n): what any parallel executor on this interpreter can get here. " +
-      `Median of ${e.repeats} interleaved rounds.`,
+      `Each round runs every worker count once; the ceiling is the median of the rounds' own ratios (${e.repeats} rounds, measured before and after the corpus). ` +
+      "Stolen ms is CPU time the hypervisor gave to others during the round.",
     "",
     table(
       ["", ...e.workerCounts.map((n) => `${n} worker${n === 1 ? "" : "s"}`)],
       [
-        ["round ms", ...e.workerCounts.map((n) => ms(e.medianMs[n]))],
+        ["median round ms", ...e.workerCounts.map((n) => ms(e.medianMs[n]))],
         ["ceiling", ...e.workerCounts.map((n) => times(e.ceiling[n]))],
       ],
       ["l", ...e.workerCounts.map(() => "r" as const)],
+    ),
+    "",
+    table(
+      ["round", "measured", ...e.workerCounts.map((n) => `${n} worker${n === 1 ? "" : "s"} ms`), "2-worker ceiling", "stolen ms"],
+      (e.rounds ?? []).map((r, i) => [String(i + 1), r.placement, ...e.workerCounts.map((n) => ms(r.ms[n])), times(r.ceiling[2]), ms(r.stolenMs)]),
+      ["r", "l", ...e.workerCounts.map(() => "r" as const), "r", "r"],
     ),
   ].join("\n");
 }

@@ -62,3 +62,20 @@ export async function collectGarbage(): Promise<void> {
     if ((used.user + used.system) / 1000 < QUIET_CPU_MS) return;
   }
 }
+
+/**
+ * CPU time the hypervisor gave to others while this machine's CPUs wanted it (the `steal`
+ * column of /proc/stat, all CPUs, in ms since boot); NaN where there is no /proc/stat.
+ * A section whose steal grew ran on less machine than it thinks.
+ */
+export function stolenCpuMs(): number {
+  try {
+    const line = require("node:fs").readFileSync("/proc/stat", "utf8").split("\n", 1)[0] as string;
+    const fields = line.trim().split(/\s+/);
+    return Number(fields[8]) * (1000 / CLOCK_TICKS_PER_SECOND);
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture pevm runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
