@@ -18,10 +18,10 @@ import { boundedSpeedup } from "./report/critical-path.ts";
 import { describeCorpusBlock, measureCorpus } from "./corpus.ts";
 import { describeGigagas, measureGigagas } from "./gigagas.ts";
 import { grouped, ms, percent, times } from "./report/format.ts";
+import { ratio, stolenCpuMs } from "./report/stats.ts";
 import { loadSample, machineInfo } from "./report/machine.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { progress } from "./report/progress.ts";
-import { ratio } from "./report/stats.ts";
 import { meanCeiling, speedupSvgFor } from "./report/svg.ts";
 import type { AimCheck, BenchResults, MicroResult } from "./report/types.ts";
 
@@ -179,14 +179,27 @@ async function main(): Promise<void> {
   const ceilingOptions = { totalUnits: args.ceilingUnits, repeats: args.ceilingRepeats };
 
   try {
+    // CPU time the hypervisor took from this VM during each section: the corpus's and gigagas'
+    // ratios are only as good as the machine was steady while they ran.
+    const stolen: NonNullable<BenchResults["stolen"]> = (results.stolen = {});
+    const watched = async <T>(section: string, run: () => Promise<T>): Promise<T> => {
+      const [before, started] = [stolenCpuMs(), performance.now()];
+      try {
+        return await run();
+      } finally {
+        stolen[section] = { stolenMs: stolenCpuMs() - before, wallMs: performance.now() - started };
+      }
+    };
     if (args.sections.has("ceiling")) {
       results.ceiling.before = await measureCeiling(ceilingOptions, progress);
       results.evmCeiling = await measureEvmCeiling(await heaviestBlocks(), args.quick ? 2 : 3, progress, "before the corpus");
     }
     if (args.sections.has("corpus")) {
-      results.corpus = await measureCorpus(
-        { runs: args.runs, warmups: 1, ethereumjs: args.ethereumjs, blocks: args.blocks, everySecondBlock: args.quick },
-        (done, of, block) => progress(describeCorpusBlock(done, of, block)),
+      results.corpus = await watched("corpus", () =>
+        measureCorpus(
+          { runs: args.runs, warmups: 1, ethereumjs: args.ethereumjs, blocks: args.blocks, everySecondBlock: args.quick },
+          (done, of, block) => progress(describeCorpusBlock(done, of, block)),
+        ),
       );
       if (results.evmCeiling !== undefined) {
         // Once more, after the corpus: one placement alone was once far off (combineEvmCeilings).
@@ -213,7 +226,7 @@ async function main(): Promise<void> {
       };
     }
     if (args.sections.has("gigagas")) {
-      results.gigagas = await measureGigagas({ scale: args.scale, runs: args.runs, warmups: 1 }, (g) => progress(describeGigagas(g)));
+      results.gigagas = await watched("gigagas", () => measureGigagas({ scale: args.scale, runs: args.runs, warmups: 1 }, (g) => progress(describeGigagas(g))));
     }
     if (args.sections.has("ceiling")) results.ceiling.after = await measureCeiling(ceilingOptions, progress);
   } finally {

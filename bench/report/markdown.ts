@@ -1,6 +1,7 @@
 /** bench/results/latest.md: the tables a reader looks at first, in the style of RISE pevm's bench README. */
 import type { CeilingReport } from "../ceiling.ts";
 import { MAX_RUNS, MIN_TIMED_MS, type CorpusReport } from "../corpus.ts";
+import { DISTURBED_STEAL_SHARE, disturbed } from "../evm-ceiling.ts";
 import type { GigagasResult } from "../gigagas.ts";
 import { check, grouped, mgas, ms, percent, times } from "./format.ts";
 import { median } from "./stats.ts";
@@ -24,6 +25,11 @@ function machineSection(r: BenchResults): string {
     r.load.start.loadAverage[0]! > 0.5
       ? `- **This run started at a load average of ${r.load.start.loadAverage[0]} (above 0.5): other work shared the cores, and its ratios are not a headline.**`
       : `- Started on a quiet machine (load average ${r.load.start.loadAverage[0]} at start).`,
+    r.stolen && Object.keys(r.stolen).length > 0
+      ? `- CPU time the hypervisor gave to others: ${Object.entries(r.stolen)
+          .map(([section, s]) => `${ms(s.stolenMs)} ms during the ${section} (${percent(s.stolenMs / (s.wallMs * m.cores))} of its CPU time)`)
+          .join(", ")}`
+      : "",
   ]
     .filter((line) => line !== "")
     .join("\n");
@@ -156,8 +162,8 @@ function evmCeilingSection(r: BenchResults): string {
     "",
     `n Bun Workers each run pevm's sequential executor over the ${e.blocks.length} heaviest corpus blocks (their own copies, no Block-STM); ` +
       "n workers do n times the work of one, so the ceiling is n × t(1) / t(n): what any parallel executor on this interpreter can get here. " +
-      `Each round runs every worker count once; the ceiling is the median of the rounds' own ratios (${e.repeats} rounds, measured before and after the corpus). ` +
-      "Stolen ms is CPU time the hypervisor gave to others during the round.",
+      `Each round runs every worker count once; the ceiling is the median of the rounds' own ratios (${e.roundsUsed ?? e.repeats} of ${e.repeats} rounds, measured before and after the corpus). ` +
+      `Stolen ms is CPU time the hypervisor gave to others during the round; a round that lost more than ${percent(DISTURBED_STEAL_SHARE)} of the CPU time to it is left out of the medians while at least half the rounds remain.`,
     "",
     table(
       ["", ...e.workerCounts.map((n) => `${n} worker${n === 1 ? "" : "s"}`)],
@@ -169,9 +175,16 @@ function evmCeilingSection(r: BenchResults): string {
     ),
     "",
     table(
-      ["round", "measured", ...e.workerCounts.map((n) => `${n} worker${n === 1 ? "" : "s"} ms`), "2-worker ceiling", "stolen ms"],
-      (e.rounds ?? []).map((r, i) => [String(i + 1), r.placement, ...e.workerCounts.map((n) => ms(r.ms[n])), times(r.ceiling[2]), ms(r.stolenMs)]),
-      ["r", "l", ...e.workerCounts.map(() => "r" as const), "r", "r"],
+      ["round", "measured", ...e.workerCounts.map((n) => `${n} worker${n === 1 ? "" : "s"} ms`), "2-worker ceiling", "stolen ms", ""],
+      (e.rounds ?? []).map((r, i) => [
+        String(i + 1),
+        r.placement,
+        ...e.workerCounts.map((n) => ms(r.ms[n])),
+        times(r.ceiling[2]),
+        ms(r.stolenMs),
+        disturbed(r) ? "disturbed" : "",
+      ]),
+      ["r", "l", ...e.workerCounts.map(() => "r" as const), "r", "r", "l"],
     ),
   ].join("\n");
 }

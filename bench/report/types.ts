@@ -46,6 +46,8 @@ export interface BenchResults {
   ofEvmCeiling?: { corpusTotal: number; heaviest: number; gigagas: Record<string, number> };
   /** 2-worker (and, over the corpus, automatic) speedups divided by what the blocks' chains and the EVM ceiling allow. */
   ofBlockBound?: { heaviest: number; corpusTotal: number; corpusTotalAuto: number };
+  /** CPU ms the hypervisor gave to others during each section (stolenCpuMs), and the section's wall ms. */
+  stolen?: Record<string, { stolenMs: number; wallMs: number }>;
   aims: AimCheck[];
   wallSeconds: number;
 }
