@@ -8,16 +8,15 @@
  *
  *   bun bench/sequential-after-parallel.ts [--control]
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { heapStats } from "bun:jsc";
 import { closeEngines, executeBlock, loadBlockDir } from "../src/index.ts";
+import { blockDirOf, corpusBlockNumbers } from "./peer/corpus.ts";
+import { sum } from "./report/stats.ts";
 
 const { values } = parseArgs({ args: Bun.argv.slice(2), options: { control: { type: "boolean", default: false } } });
-const dir = join(import.meta.dir, "../data/mainnet/blocks");
-const blocks = readdirSync(dir).map((number) => ({ number, ...loadBlockDir(join(dir, number)) }));
+const blocks = (await corpusBlockNumbers()).map((number) => ({ number, ...loadBlockDir(blockDirOf(number)) }));
 
 function heap(phase: string): void {
   Bun.gc(true);
@@ -26,7 +25,7 @@ function heap(phase: string): void {
 }
 
 async function sequentialPass(): Promise<number> {
-  const best = new Map<string, number>();
+  const best = new Map<number, number>();
   for (let round = 0; round < 3; round++) {
     for (const b of blocks) {
       Bun.gc(true);
@@ -36,7 +35,7 @@ async function sequentialPass(): Promise<number> {
       best.set(b.number, Math.min(best.get(b.number) ?? Infinity, ms));
     }
   }
-  return [...best.values()].reduce((sum, ms) => sum + ms, 0);
+  return sum([...best.values()]);
 }
 
 console.log(`${blocks.length} blocks, load ${loadavg()[0]!.toFixed(2)}${values.control ? ", control: the middle phase sequential" : ""}`);
@@ -45,7 +44,7 @@ heap("after the warm-up");
 const before = await sequentialPass();
 for (let round = 0; round < 2; round++) {
   for (const { number } of blocks) {
-    const fresh = loadBlockDir(join(dir, number));
+    const fresh = loadBlockDir(blockDirOf(number));
     await executeBlock(fresh.block, fresh.storage, values.control ? { sequential: true } : { workers: 2 });
   }
 }

@@ -8,37 +8,16 @@
  *
  *   bun bench/tx-beside.ts --block N --tx I [--beside M] [--rounds R]
  *
- * The same file is the worker script (it spawns itself). Rounds alternate alone and beside.
+ * The busy thread is bench/busy-worker.ts. Rounds alternate alone and beside.
  */
 import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
-import { executeBlock, loadBlockDir } from "../src/index.ts";
+import { loadBlockDir } from "../src/index.ts";
 import { yieldRuntimeThreads } from "../src/native/runtime-threads.ts";
 import { timeTransactions } from "./block-bound.ts";
+import { startBusyWorker } from "./busy-worker.ts";
 import { blockDirOf } from "./peer/corpus.ts";
 import { collectGarbage, median } from "./report/stats.ts";
-
-/** Shared flag: 0 idle, 1 run the block in a loop, 2 stop. */
-const IDLE = 0;
-const BUSY = 1;
-const STOP = 2;
-
-declare const self: Worker;
-
-if (!Bun.isMainThread) {
-  const { flag: buffer, block: number } = (await new Promise<MessageEvent>((resolve) => (self.onmessage = resolve))).data as { flag: SharedArrayBuffer; block: number };
-  const flag = new Int32Array(buffer);
-  const { block, storage } = loadBlockDir(blockDirOf(number));
-  await executeBlock(block, storage, { sequential: true }); // warm before the first busy round
-  self.postMessage("ready");
-  for (;;) {
-    const state = Atomics.load(flag, 0);
-    if (state === STOP) break;
-    if (state === BUSY) await executeBlock(block, storage, { sequential: true });
-    else Atomics.wait(flag, 0, IDLE, 50);
-  }
-  process.exit(0);
-}
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -63,33 +42,27 @@ async function pass(): Promise<{ txMs: number; blockMs: number }> {
   return { txMs: ms[watched]!, blockMs: performance.now() - started };
 }
 
-const flag = new Int32Array(new SharedArrayBuffer(4));
-const worker = new Worker(import.meta.path);
-const ready = new Promise((resolve) => (worker.onmessage = resolve));
-worker.postMessage({ flag: flag.buffer, block: Number(values.beside ?? values.block) });
-await ready;
+const worker = await startBusyWorker(Number(values.beside ?? values.block));
 console.error(`block ${number}, tx ${watched}, beside block ${values.beside ?? values.block}; load ${loadavg()[0]!.toFixed(2)}`);
 for (let i = 0; i < 3; i++) await pass();
 const alone: { txMs: number; blockMs: number }[] = [];
 const beside: { txMs: number; blockMs: number }[] = [];
 for (let round = 0; round < Number(values.rounds); round++) {
-  Atomics.store(flag, 0, IDLE);
+  worker.idle();
   await Bun.sleep(200); // the worker's current run ends
   await collectGarbage();
   alone.push(await pass());
-  Atomics.store(flag, 0, BUSY);
-  Atomics.notify(flag, 0);
+  worker.busy();
   await Bun.sleep(100);
   yieldRuntimeThreads();
   await collectGarbage();
   beside.push(await pass());
 }
-Atomics.store(flag, 0, STOP);
-Atomics.notify(flag, 0);
+const stopped = worker.stop();
 const m = (runs: { txMs: number; blockMs: number }[], key: "txMs" | "blockMs") => median(runs.map((r) => r[key]));
 console.log(
   `tx ${watched} of ${number}: alone ${m(alone, "txMs").toFixed(1)} ms, beside a busy worker ${m(beside, "txMs").toFixed(1)} ms ` +
     `(${(m(beside, "txMs") / m(alone, "txMs")).toFixed(2)}x); whole block ${m(alone, "blockMs").toFixed(1)} vs ${m(beside, "blockMs").toFixed(1)} ms ` +
     `(${(m(beside, "blockMs") / m(alone, "blockMs")).toFixed(2)}x); medians of ${alone.length} rounds, load ${loadavg()[0]!.toFixed(2)} at end`,
 );
-await new Promise((resolve) => worker.addEventListener("close", resolve));
+await stopped;

@@ -27,7 +27,7 @@ function machineSection(r: BenchResults): string {
       : `- Started on a quiet machine (load average ${r.load.start.loadAverage[0]} at start).`,
     r.stolen && Object.keys(r.stolen).length > 0
       ? `- CPU time the hypervisor gave to others: ${Object.entries(r.stolen)
-          .map(([section, s]) => `${ms(s.stolenMs)} ms during the ${section} (${((100 * s.stolenMs) / (s.wallMs * m.cores)).toFixed(2)} % of its CPU time)`)
+          .map(([section, s]) => `${ms(s.stolenMs)} ms during the ${section} (${percent(s.stolenMs / (s.wallMs * m.cores), 2)} of its CPU time)`)
           .join(", ")}`
       : "",
   ]

@@ -1,4 +1,5 @@
 /** Small statistics used by every benchmark section. */
+import { readFileSync } from "node:fs";
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -70,7 +71,7 @@ export async function collectGarbage(): Promise<void> {
  */
 export function stolenCpuMs(): number {
   try {
-    const line = require("node:fs").readFileSync("/proc/stat", "utf8").split("\n", 1)[0] as string;
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
     const fields = line.trim().split(/\s+/);
     return Number(fields[8]) * (1000 / CLOCK_TICKS_PER_SECOND);
   } catch {
